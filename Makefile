@@ -1,0 +1,113 @@
+# fffs - one GNU Makefile.
+#   make            build ./fffs
+#   make test       install deps, build, run the whole suite with prove
+#   make check      formatting check, lint, ASan+UBSan build and run of the unit tests
+#   make lab        install deps, build, start a cluster on this host
+#   make fuzz       build and run the libFuzzer targets (clang)
+#   make fmt        reformat the tree with clang-format
+#   make man        regenerate man/fffs.1 from man/fffs.1.in and the tables
+#   V=1 verbose, SAN=1 ASan+UBSan build (into obj-san/)
+
+PKGS    := liburing lmdb fuse3 libcjson libsodium libibverbs librdmacm
+CC      ?= cc
+OPT     ?= -O2
+CFLAGS  ?=
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wno-unused-parameter -Wpointer-arith \
+	   -Wformat=2 -Wvla
+BASECF  := -std=gnu11 -g $(OPT) -D_GNU_SOURCE -I. $(WARN) -pthread \
+	   -msse4.2 -mpclmul $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+
+ifeq ($(SAN),1)
+OBJ     := obj-san
+BASECF  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LIBS    += -fsanitize=address,undefined
+else
+OBJ     := obj
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+SRCDIRS := base net chain meta fuse roles
+SRCS    := $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.c))
+OBJS    := $(patsubst %.c,$(OBJ)/%.o,$(SRCS))
+UNITSRC := $(wildcard t/unit/*.c)
+UNITS   := $(patsubst t/unit/%.c,$(OBJ)/t/unit/%,$(UNITSRC))
+FUZZSRC := $(wildcard t/fuzz/*.c)
+DEPS    := $(OBJS:.o=.d) $(OBJ)/fffs.d
+
+.PHONY: all test check lab fuzz fmt fmt-check lint man install clean units deps
+
+all: fffs $(UNITS)
+
+ifeq ($(SAN),1)
+fffs: $(OBJ)/fffs
+else
+fffs: $(OBJ)/fffs
+	$(Q)cp $< $@
+endif
+
+$(OBJ)/fffs: $(OBJ)/fffs.o $(OBJ)/libfffs.a
+	@echo "  LD      $@"
+	$(Q)$(CC) -o $@ $^ $(LIBS)
+
+$(OBJ)/libfffs.a: $(OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(BASECF) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(OBJ)/t/unit/%: t/unit/%.c $(OBJ)/libfffs.a t/unit/tap.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(BASECF) $(CFLAGS) -o $@ $< $(OBJ)/libfffs.a $(LIBS)
+
+units: $(UNITS)
+
+deps:
+	$(Q)./tools/deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)FFFS_OBJ=$(OBJ) prove -j2 --timer t/*.t
+
+# ASan+UBSan build of everything, then the unit tests under it.
+check: fmt-check lint
+	$(Q)$(MAKE) --no-print-directory SAN=1 units
+	$(Q)FFFS_OBJ=obj-san prove t/unit.t
+
+lab: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./fffs lab up
+
+fuzz:
+	$(Q)./tools/fuzz.sh $(FUZZSECS)
+
+fmt:
+	$(Q)clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
+
+fmt-check:
+	$(Q)./tools/lint.sh fmt
+
+lint:
+	$(Q)./tools/lint.sh lint
+
+man: fffs
+	$(Q)./tools/mkman.sh > man/fffs.1.tmp && mv man/fffs.1.tmp man/fffs.1
+
+install: fffs
+	install -D -m 0755 fffs $(DESTDIR)/usr/local/bin/fffs
+	install -D -m 0644 man/fffs.1 $(DESTDIR)/usr/local/share/man/man1/fffs.1
+
+clean:
+	rm -rf obj obj-san obj-fuzz fffs
+
+-include $(DEPS)

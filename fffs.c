@@ -1,0 +1,125 @@
+/* fffs.c - main(), usage() and the subcommand table. Nothing else. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/cli.h"
+#include "base/config.h"
+#include "fffs.h"
+#include "roles/roles.h"
+
+static int cmd_help(const struct cli_cmd *cmd, int argc, char **argv);
+
+static const struct cli_opt help_opts[] = {
+	{ "man-commands", NULL, "Print the COMMANDS section of the manual." },
+	{ "man-config", NULL,
+	  "Print the CONFIGURATION section of the manual." },
+	{ NULL, NULL, NULL },
+};
+
+static const struct cli_cmd commands[] = {
+	{ "mgmtd", cmd_not_built, NULL,
+	  "Run the cluster manager: membership, leases, routing info, chains.",
+	  NULL, no_opts, CLI_DAEMON | CLI_NOT_BUILT },
+	{ "meta", cmd_not_built, NULL,
+	  "Run a metadata server, one replica of the namespace.", NULL, no_opts,
+	  CLI_DAEMON | CLI_NOT_BUILT },
+	{ "storage", cmd_not_built, NULL,
+	  "Run a storage server serving chunk targets.", NULL, no_opts,
+	  CLI_DAEMON | CLI_NOT_BUILT },
+	{ "mount", cmd_not_built, "MOUNTPOINT",
+	  "Mount the file system with FUSE.", NULL, no_opts,
+	  CLI_DAEMON | CLI_NOT_BUILT },
+	{ "admin", cmd_not_built, "COMMAND",
+	  "Operate the cluster: status, nodes, targets, chains, tables.", NULL,
+	  no_opts, CLI_DAEMON | CLI_NOT_BUILT },
+	{ "bench", cmd_bench, "rpc",
+	  "Measure fffs against a baseline run in the same invocation.",
+	  "fffs bench rpc measures the RPC layer over loopback: small "
+	  "requests (rate and p50/p99 latency at a concurrency) and bulk "
+	  "throughput, each next to a plain blocking TCP exchange of the same "
+	  "sizes, and prints both and their ratio. With --server it only "
+	  "serves; with --connect it only drives a server elsewhere (then "
+	  "--verify checks every reply, and --probe sends one ping at a time "
+	  "and reports each outcome). Exit status 1 when a request failed or "
+	  "a reply was wrong.",
+	  bench_opts, CLI_DAEMON },
+	{ "lab", cmd_not_built, "up|down|status",
+	  "Start, stop or show a whole cluster on this host.", NULL, no_opts,
+	  CLI_NOT_BUILT },
+	{ "version", cmd_version, NULL, "Print the version.", NULL, no_opts,
+	  0 },
+	{ "help", cmd_help, "[COMMAND|config]",
+	  "Show usage of fffs, of a command, or the configuration keys.", NULL,
+	  help_opts, 0 },
+};
+
+static const struct cli_cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < FFFS_ARRAY_LEN(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	cli_usage_all(f, commands, FFFS_ARRAY_LEN(commands));
+}
+
+static int cmd_help(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	const struct cli_cmd *c;
+	struct cli_parse p;
+	int rc;
+
+	cli_parse_init(&p, cmd, argc, argv);
+	while ((rc = cli_next(&p)) > 0) {
+		if (cli_is(&p, "man-commands"))
+			cli_man_commands(stdout, commands,
+					 FFFS_ARRAY_LEN(commands));
+		else if (cli_is(&p, "man-config"))
+			config_print_troff(stdout);
+		else if (!strcmp(p.val, "config"))
+			config_print_help(stdout);
+		else if ((c = find_cmd(p.val)))
+			cli_usage_cmd(stdout, c);
+		else {
+			fprintf(stderr, "fffs help: unknown command '%s'\n",
+				p.val);
+			usage(stderr);
+			return 2;
+		}
+		if (argc == 2)
+			return 0;
+	}
+	if (rc < 0)
+		return 2;
+	if (argc == 1)
+		usage(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cli_cmd *cmd;
+
+	config_reset();
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version"))
+		argv[1] = "version";
+	cmd = find_cmd(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "fffs: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	log_set_role(cmd->name);
+	return cmd->fn(cmd, argc - 1, argv + 1);
+}

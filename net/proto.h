@@ -1,0 +1,45 @@
+/* net/proto.h - every wire message, listed once.
+ *
+ * X(id, NAME, layout): NAME reads FROM_TO_VERB; layout is the body of the
+ * request, then " -> " and the body of the response (one-way messages have
+ * no response). Types in layouts: u8/u16/u32/u64, str (u16 length + bytes),
+ * blob (u32 length + bytes), bytes[N], and "bulk" for the payload that
+ * follows the body. Responses carry the request's type with
+ * FRAME_F_RESPONSE and a status in the header.
+ *
+ * Adding a message: one line here, a handler in the server's table
+ * (RPC_HANDLER(NAME, fn)), a client that packs the layout it documents.
+ */
+#ifndef NET_PROTO_H
+#define NET_PROTO_H
+
+#include "fffs.h"
+
+#define PROTO_MESSAGES(X)                                                    \
+	/* connection handshake, see net/auth.h */                           \
+	X(1, PEER_SRV_HELLO,                                                 \
+	  "u16 proto_min, u16 proto_max, str cluster, u32 node, u8 role, "   \
+	  "bytes[32] nonce -> u16 version, str cluster, u32 node, u8 role, " \
+	  "bytes[32] nonce, bytes[32] mac (CHALLENGE)")                      \
+	X(2, PEER_SRV_AUTH,                                                  \
+	  "bytes[32] mac -> empty (WELCOME), or status<0 and str reason")    \
+	/* generic */                                                        \
+	X(10, PEER_SRV_PING, "u64 token -> u64 token, u64 server_time_ns")   \
+	/* fffs bench rpc */                                                 \
+	X(20, BENCH_SRV_ECHO,                                                \
+	  "u32 resp_bulk_len, blob data, bulk -> blob data, "                \
+	  "bulk[resp_bulk_len]")
+
+enum msg_type {
+#define PROTO_ENUM(id, name, layout) MSG_##name = id,
+	PROTO_MESSAGES(PROTO_ENUM)
+#undef PROTO_ENUM
+		MSG__MAX = 64 /* ids are below this */
+};
+
+/* "PEER_SRV_PING", or NULL for an unknown type. */
+const char *msg_name(unsigned type);
+/* The layout comment of a type, or NULL. */
+const char *msg_layout(unsigned type);
+
+#endif /* NET_PROTO_H */

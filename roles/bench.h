@@ -1,0 +1,45 @@
+/* roles/bench.h - the parts of `fffs bench` (roles/bench*.c).
+ *
+ * bench.c parses the options into struct bench_args; bench_rpc.c runs the
+ * RPC benchmark (server, client, verify and probe modes); bench_tcp.c the
+ * plain-TCP baseline it is compared with.
+ */
+#ifndef ROLES_BENCH_H
+#define ROLES_BENCH_H
+
+#include "fffs.h"
+
+struct bench_args {
+	const char *what; /* "rpc" */
+	const char *server, *connect;
+	uint64_t concurrency, size, bulk_size, bulk_depth, duration_s;
+	uint64_t requests, count, interval_ms, timeout_ms;
+	bool verify, probe, json;
+};
+
+/* Latency samples of one phase. */
+struct bench_lat {
+	uint64_t *ns;
+	size_t n, cap;
+};
+
+struct bench_result {
+	const char *name; /* "small", "bulk-write", "bulk-read" */
+	uint64_t ops, bytes, errors;
+	double secs;
+	double p50_us, p99_us;
+};
+
+int bench_rpc_server(const struct bench_args *a);
+int bench_rpc_client(const struct bench_args *a);
+
+/* Plain blocking TCP over loopback, same sizes and depth. */
+int bench_tcp_small(const struct bench_args *a, struct bench_result *r);
+int bench_tcp_bulk(const struct bench_args *a, bool write,
+		   struct bench_result *r);
+
+void bench_lat_add(struct bench_lat *l, uint64_t ns);
+/* Sort the samples and fill r's percentiles; frees the samples. */
+void bench_lat_finish(struct bench_lat *l, struct bench_result *r);
+
+#endif /* ROLES_BENCH_H */

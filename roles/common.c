@@ -1,0 +1,63 @@
+/* roles/common.c - start-up shared by the roles, and the commands that are
+ * not roles: version and the roles of later milestones. */
+#define LOG_SUBSYS "main"
+#include <stdio.h>
+
+#include "base/config.h"
+#include "net/conn.h"
+#include "roles/roles.h"
+
+const struct cli_opt no_opts[] = { { NULL, NULL, NULL } };
+
+/* Lives as long as the process: connections borrow it. */
+static struct auth_secret secret;
+
+int role_net_setup(const char *role_name, int role)
+{
+	struct auth_self self = { .node_id = (uint32_t)config_int(CFG_node_id),
+				  .role = (uint8_t)role };
+	char err[512];
+
+	log_set_role(role_name);
+	if (auth_secret_load(config_str(CFG_secret_file), &secret, err,
+			     sizeof(err))) {
+		fprintf(stderr, "fffs %s: %s\n", role_name, err);
+		return 1;
+	}
+	snprintf(self.cluster, sizeof(self.cluster), "%s",
+		 config_str(CFG_cluster_id));
+	conn_identity_set(&secret, &self);
+	return 0;
+}
+
+int cmd_version(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct cli_parse p;
+	int rc;
+
+	cli_parse_init(&p, cmd, argc, argv);
+	while ((rc = cli_next(&p)) > 0) {
+		fprintf(stderr, "fffs version: unexpected argument '%s'\n",
+			p.val);
+		return 2;
+	}
+	if (rc < 0)
+		return 2;
+	printf("fffs %s\n", FFFS_VERSION);
+	return 0;
+}
+
+int cmd_not_built(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct cli_parse p;
+
+	cli_parse_init(&p, cmd, argc, argv);
+	while (cli_next(&p) > 0) {
+		/* parse for --help and usage errors only */
+	}
+	fprintf(stderr,
+		"fffs %s: not built yet in fffs %s; it arrives with a later "
+		"milestone\n",
+		cmd->name, FFFS_VERSION);
+	return 2;
+}
