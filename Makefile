@@ -1,7 +1,7 @@
 # fffs - one GNU Makefile.
 #   make            build ./fffs
 #   make test       install deps, build, run the whole suite with prove
-#   make check      formatting check, lint, ASan+UBSan build and run of the unit tests
+#   make check      formatting check, lint, man page current, ASan+UBSan unit tests
 #   make lab        install deps, build, start a cluster on this host
 #   make fuzz       build and run the libFuzzer targets (clang)
 #   make fmt        reformat the tree with clang-format
@@ -80,7 +80,9 @@ test: deps
 	$(Q)FFFS_OBJ=$(OBJ) prove -j2 --timer t/*.t
 
 # ASan+UBSan build of everything, then the unit tests under it.
-check: fmt-check lint
+check: fmt-check lint fffs
+	$(Q)./tools/mkman.sh | cmp -s - man/fffs.1 || \
+		{ echo "man/fffs.1 is stale: run 'make man'"; exit 1; }
 	$(Q)$(MAKE) --no-print-directory SAN=1 units
 	$(Q)FFFS_OBJ=obj-san prove t/unit.t
 

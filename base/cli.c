@@ -9,10 +9,7 @@
 const struct cli_opt cli_common_opts[] = {
 	{ "config", "FILE", "Read configuration keys from a JSON file." },
 	{ "set", "KEY=VALUE", "Set one configuration key (repeatable)." },
-	{ "listen", "URI", "Address to serve on, tcp://HOST:PORT." },
-	{ "mgmtd", "URI[,URI...]", "Addresses of the cluster manager." },
 	{ "cores", "N", "Number of io_uring event loop threads." },
-	{ "metrics", "URI", "Serve Prometheus metrics at this address." },
 	{ "log-level", "LEVEL", "error, warn, info, debug or trace." },
 	{ "cluster-id", "NAME", "Cluster this process belongs to." },
 	{ "secret-file", "FILE", "File with the cluster secret." },
@@ -20,14 +17,13 @@ const struct cli_opt cli_common_opts[] = {
 	{ NULL, NULL, NULL },
 };
 
-/* Common options that are plain config keys: option name -> key. */
+/* Common options that are plain config keys: option name -> key. The
+ * daemon-only options (--listen, --mgmtd, --metrics) join this table with
+ * the first daemon that serves them. */
 static const char *common_key(const char *opt)
 {
 	static const char *const map[][2] = {
-		{ "listen", "listen" },
-		{ "mgmtd", "mgmtd" },
 		{ "cores", "cores" },
-		{ "metrics", "metrics" },
 		{ "log-level", "log_level" },
 		{ "cluster-id", "cluster_id" },
 		{ "secret-file", "secret_file" },

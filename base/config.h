@@ -55,11 +55,6 @@ enum cfg_type { CFG_INT, CFG_SIZE, CFG_MS, CFG_BOOL, CFG_STR, CFG_ENUM };
 	  "Log lines above this level are not written.")                       \
 	X(cores, CFG_INT, "1", 1, 256, NULL,                                   \
 	  "Number of io_uring event loop threads.")                            \
-	X(listen, CFG_STR, "", 0, 256, NULL,                                   \
-	  "URI this server listens on, tcp://host:port.")                      \
-	X(mgmtd, CFG_STR, "", 0, 4096, NULL, "Comma-separated mgmtd URIs.")    \
-	X(metrics, CFG_STR, "", 0, 256, NULL,                                  \
-	  "URI of the Prometheus metrics endpoint (empty: none).")             \
 	X(cluster_id, CFG_STR, "fffs", 1, 63, NULL,                            \
 	  "Name of the cluster this node joins.")                              \
 	X(secret_file, CFG_STR, "/etc/fffs/secret", 1, 4096, NULL,             \
@@ -87,7 +82,9 @@ enum cfg_type { CFG_INT, CFG_SIZE, CFG_MS, CFG_BOOL, CFG_STR, CFG_ENUM };
 	X(shutdown_drain_ms, CFG_MS, "5000", 0, 600000, NULL,                  \
 	  "On SIGINT/SIGTERM, time allowed for in-flight work to finish.")     \
 	X(debug_faults, CFG_BOOL, "false", 0, 1, NULL,                         \
-	  "Allow fault points (FAULT()) to be switched on in this process.")
+	  "Allow fault points (FAULT()) to be switched on in this process.")   \
+	X(faults, CFG_STR, "", 0, 1024, NULL,                                  \
+	  "Fault points to switch on, name[=N],... (needs debug_faults).")
 
 enum cfg_key {
 #define CFG_ENUM_KEY(name, type, def, min, max, choices, help) CFG_##name,

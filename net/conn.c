@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/fault.h"
 #include "net/conn.h"
 #include "net/pack.h"
 #include "net/proto.h"
@@ -235,6 +236,8 @@ int conn_send(struct core *c, struct conn *conn, const struct frame_hdr *hdr,
 		return conn->close_err;
 	e = xmalloc(sizeof(*e) + FRAME_HDR_LEN + hdr->body_len);
 	frame_hdr_encode(hdr, e->data);
+	if (FAULT(FP_CONN_TX_CORRUPT))
+		e->data[0] ^= 0x01; /* the peer must reject the frame */
 	if (hdr->body_len)
 		memcpy(e->data + FRAME_HDR_LEN, body, hdr->body_len);
 	e->len = FRAME_HDR_LEN + hdr->body_len;

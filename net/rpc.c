@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/fault.h"
 #include "net/pack.h"
 #include "net/rpc.h"
 
@@ -610,6 +611,11 @@ void rpc_reply(struct core *c, struct rpc_req *req, int status,
 	if (release) {
 		r = xmalloc(sizeof(*r));
 		*r = (struct reply_release){ release, arg };
+	}
+	if (FAULT(FP_RPC_DROP_REPLY)) {
+		log_warn("fault rpc_drop_reply: not replying to request %llu",
+			 (unsigned long long)req->hdr.req_id);
+		conn = NULL;
 	}
 	if (conn && !(req->hdr.flags & FRAME_F_ONEWAY))
 		rc = conn_send(c, conn, &h, body, bulk, r ? reply_sent : NULL,

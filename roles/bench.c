@@ -124,8 +124,9 @@ int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv)
 		}
 	if (rc < 0 || check_args(&a))
 		return 2;
-	if (role_net_setup("bench", ROLE_BENCH))
-		return 1;
+	rc = role_net_setup("bench", ROLE_BENCH);
+	if (rc)
+		return rc;
 	if (a.server)
 		return bench_rpc_server(&a);
 	return bench_rpc_client(&a);

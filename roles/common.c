@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "base/config.h"
+#include "base/fault.h"
 #include "net/conn.h"
 #include "roles/roles.h"
 
@@ -19,6 +20,10 @@ int role_net_setup(const char *role_name, int role)
 	char err[512];
 
 	log_set_role(role_name);
+	if (fault_setup(err, sizeof(err))) {
+		fprintf(stderr, "fffs %s: %s\n", role_name, err);
+		return 2;
+	}
 	if (auth_secret_load(config_str(CFG_secret_file), &secret, err,
 			     sizeof(err))) {
 		fprintf(stderr, "fffs %s: %s\n", role_name, err);

@@ -17,8 +17,9 @@ int cmd_version(const struct cli_cmd *cmd, int argc, char **argv);
 /* The roles of later milestones: say so and exit 2. */
 int cmd_not_built(const struct cli_cmd *cmd, int argc, char **argv);
 
-/* Shared start-up of every process that talks RPC: log role, secret,
- * identity. Returns 0, or 1 after printing why. */
+/* Shared start-up of every process that talks RPC: log role, fault
+ * points, secret, identity. Returns 0, or the exit status (1, or 2 for bad
+ * configuration) after printing why. */
 int role_net_setup(const char *role_name, int role);
 
 #endif /* ROLES_ROLES_H */

@@ -78,7 +78,7 @@ static void test_defaults(void)
 {
 	config_reset();
 	is_int(config_int(CFG_cores), 1, "default cores");
-	is_str(config_str(CFG_listen), "", "default listen is empty");
+	is_str(config_str(CFG_faults), "", "default faults is empty");
 	is_str(config_str(CFG_cluster_id), "fffs", "default cluster_id");
 	is_int(config_int(CFG_rpc_timeout_ms), 5000, "default rpc_timeout_ms");
 	is_int(config_int(CFG_rpc_max_body), 1 << 20, "default rpc_max_body");
@@ -188,7 +188,7 @@ static void test_bool(void)
 
 static void test_str(void)
 {
-	char s[300];
+	char s[1100];
 
 	set_bad("cluster_id", "", "shorter than the minimum length 1");
 	is_int(config_set("cluster_id", "a", err, sizeof(err)), 0, "1 char");
@@ -199,16 +199,16 @@ static void test_str(void)
 	s[63] = 'x';
 	s[64] = 0;
 	set_bad("cluster_id", s, "longer than the maximum length 63");
-	is_int(config_set("listen", "", err, sizeof(err)), 0, "empty listen");
-	memset(s, 'y', 256);
-	s[256] = 0;
-	is_int(config_set("listen", s, err, sizeof(err)), 0, "256 chars");
-	s[256] = 'y';
-	s[257] = 0;
-	set_bad("listen", s, "longer than the maximum length 256");
-	is_int(config_set("listen", "tcp://h:1", err, sizeof(err)), 0,
-	       "listen set");
-	is_str(config_str(CFG_listen), "tcp://h:1", "listen reads back");
+	is_int(config_set("faults", "", err, sizeof(err)), 0, "empty faults");
+	memset(s, 'y', 1024);
+	s[1024] = 0;
+	is_int(config_set("faults", s, err, sizeof(err)), 0, "1024 chars");
+	s[1024] = 'y';
+	s[1025] = 0;
+	set_bad("faults", s, "longer than the maximum length 1024");
+	is_int(config_set("faults", "tcp://h:1", err, sizeof(err)), 0,
+	       "faults set");
+	is_str(config_str(CFG_faults), "tcp://h:1", "faults reads back");
 }
 
 static void test_enum(void)
@@ -226,7 +226,7 @@ static void test_enum(void)
 	config_reset();
 	is_int(log_level_cur, LOGL_INFO, "config_reset restores the logger");
 	is_int(config_int(CFG_cores), 1, "config_reset restores cores");
-	is_str(config_str(CFG_listen), "", "config_reset restores listen");
+	is_str(config_str(CFG_faults), "", "config_reset restores faults");
 }
 
 static void test_keys(void)
@@ -248,9 +248,9 @@ static void test_keys(void)
 	ok(strstr(err, "'cores'"), "kv empty value error names the key");
 	is_int(config_set_kv("=1", err, sizeof(err)), -FFFS_ECONFIG,
 	       "kv empty key refused");
-	is_int(config_set_kv("listen=tcp://a=b", err, sizeof(err)), 0,
+	is_int(config_set_kv("faults=tcp://a=b", err, sizeof(err)), 0,
 	       "kv value may hold '='");
-	is_str(config_str(CFG_listen), "tcp://a=b", "value after first '='");
+	is_str(config_str(CFG_faults), "tcp://a=b", "value after first '='");
 	is_int(config_set_kv("cores=5", NULL, 0), 0, "NULL err is fine");
 	is_int(config_set_kv("cores=0", NULL, 0), -FFFS_ECONFIG,
 	       "NULL err, refused");
@@ -264,7 +264,7 @@ static void test_file_ok(void)
 	config_reset();
 	rc = load_text("{\"cores\": 8, \"rpc_max_bulk\": \"128M\",\n"
 		       " \"debug_faults\": true, \"log_level\": \"warn\",\n"
-		       " \"listen\": \"tcp://0.0.0.0:8000\",\n"
+		       " \"faults\": \"tcp://0.0.0.0:8000\",\n"
 		       " \"rpc_timeout_ms\": \"2s\", \"node_id\": 4294967295,\n"
 		       " \"rpc_max_body\": 65536, \"rpc_reconnect_ms\": 1e3,\n"
 		       " \"shutdown_drain_ms\": 0}\n",
@@ -276,7 +276,7 @@ static void test_file_ok(void)
 	is_int(config_int(CFG_rpc_max_bulk), 128 << 20, "file: size string");
 	ok(config_bool(CFG_debug_faults), "file: JSON true");
 	is_int(log_level_cur, LOGL_WARN, "file: log_level sets the logger");
-	is_str(config_str(CFG_listen), "tcp://0.0.0.0:8000", "file: string");
+	is_str(config_str(CFG_faults), "tcp://0.0.0.0:8000", "file: string");
 	is_int(config_int(CFG_rpc_timeout_ms), 2000, "file: ms string");
 	is_int(config_int(CFG_node_id), 4294967295ll, "file: big number");
 	is_int(config_int(CFG_rpc_max_body), 65536, "file: size number");
@@ -316,19 +316,19 @@ static void test_file_bad(void)
 	config_reset();
 	file_bad("{\"cores\": 9, \"foo\": 1}", "unknown key 'foo'",
 		 "unknown key");
-	file_bad("{\"cores\": 9, \"listen\": 5}", "'listen'",
+	file_bad("{\"cores\": 9, \"faults\": 5}", "'faults'",
 		 "number for a string");
-	file_bad("{\"cores\": true, \"listen\": \"x\"}", "'cores'",
+	file_bad("{\"cores\": true, \"faults\": \"x\"}", "'cores'",
 		 "boolean for a number");
-	file_bad("{\"listen\": \"x\", \"debug_faults\": 1}", "'debug_faults'",
+	file_bad("{\"faults\": \"x\", \"debug_faults\": 1}", "'debug_faults'",
 		 "number for a boolean");
-	file_bad("{\"listen\": \"x\", \"log_level\": null}", "'log_level'",
+	file_bad("{\"faults\": \"x\", \"log_level\": null}", "'log_level'",
 		 "null for an enum");
-	file_bad("{\"listen\": \"x\", \"cores\": [1]}", "'cores'",
+	file_bad("{\"faults\": \"x\", \"cores\": [1]}", "'cores'",
 		 "array for a number");
-	file_bad("{\"listen\": \"x\", \"cores\": 1.5}", "'cores'",
+	file_bad("{\"faults\": \"x\", \"cores\": 1.5}", "'cores'",
 		 "fraction for an integer");
-	file_bad("{\"listen\": \"x\", \"cores\": 1e30}", "'cores'",
+	file_bad("{\"faults\": \"x\", \"cores\": 1e30}", "'cores'",
 		 "huge number");
 	file_bad("{\"log_level\": \"debug\", \"ring_entries\": 63}",
 		 "'ring_entries'", "below the minimum");
@@ -338,7 +338,7 @@ static void test_file_bad(void)
 		 "size string out of range");
 	file_bad("{\"cores\": 9, \"cores\": 10}", "'cores' is given twice",
 		 "duplicate key");
-	file_bad("{\"cores\": 9,\n \"listen\": }\n",
+	file_bad("{\"cores\": 9,\n \"faults\": }\n",
 		 "not valid JSON near line 2", "malformed JSON");
 	file_bad("{\"cores\": 9} x", "not valid JSON", "trailing garbage");
 	file_bad("", "not valid JSON", "empty file");
@@ -435,7 +435,7 @@ static void test_dump_json(void)
 	it = cJSON_GetObjectItemCaseSensitive(j, "log_level");
 	ok(cJSON_IsString(it) && !strcmp(it->valuestring, "info"),
 	   "enum is its word");
-	it = cJSON_GetObjectItemCaseSensitive(j, "listen");
+	it = cJSON_GetObjectItemCaseSensitive(j, "faults");
 	ok(cJSON_IsString(it) && !strcmp(it->valuestring, ""),
 	   "string is a string");
 	is_int(cJSON_GetArraySize(j), CFG__COUNT, "one member per key");
