@@ -86,9 +86,13 @@ check: fmt-check lint fffs
 	$(Q)$(MAKE) --no-print-directory SAN=1 units
 	$(Q)FFFS_OBJ=obj-san prove t/unit.t
 
+# Until `fffs lab` exists (exit status 2), this builds and says so.
 lab: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)./fffs lab up
+	$(Q)./fffs lab up; rc=$$?; \
+	if [ $$rc -eq 2 ]; then \
+		echo "make lab: ./fffs is built; 'fffs lab up' (a whole cluster on this host) arrives with a later milestone"; \
+	else exit $$rc; fi
 
 fuzz:
 	$(Q)./tools/fuzz.sh $(FUZZSECS)

@@ -51,7 +51,8 @@ struct conn {
 
 	/* receive side */
 	struct loop_op rx_op;
-	bool rx_inflight, rx_paused;
+	bool rx_inflight, rx_paused, resume_pending;
+	struct loop_msg resume_msg;
 	uint8_t *rx_buf;
 	size_t rx_cap, rx_off, rx_len;
 	enum rx_stage stage;
@@ -190,7 +191,7 @@ static void maybe_finalize(struct core *c, struct conn *conn)
 {
 	if (conn->state != CS_CLOSING || conn->closed_called ||
 	    conn->rx_inflight || conn->tx_inflight || conn->connect_inflight ||
-	    conn->kick_pending)
+	    conn->kick_pending || conn->resume_pending)
 		return;
 	conn->closed_called = true;
 	tx_release_all(c, conn);
@@ -696,13 +697,31 @@ void conn_rx_pause(struct core *c, struct conn *conn)
 	conn->rx_paused = true;
 }
 
+static void resume_cb(struct core *c, struct loop_msg *m)
+{
+	struct conn *conn = fffs_container_of(m, struct conn, resume_msg);
+
+	conn->resume_pending = false;
+	if (!conn->rx_paused && conn->state != CS_CLOSING) {
+		rx_process(c, conn);
+		rx_arm(c, conn);
+	}
+	maybe_finalize(c, conn);
+	conn_put(c, conn);
+}
+
+/* Frames already buffered are processed from the loop, not from inside
+ * the reply that resumed us: no recursion through handlers. */
 void conn_rx_resume(struct core *c, struct conn *conn)
 {
 	if (!conn->rx_paused || conn->close_after_tx)
 		return;
 	conn->rx_paused = false;
-	rx_process(c, conn);
-	rx_arm(c, conn);
+	if (conn->resume_pending)
+		return;
+	conn->resume_pending = true;
+	conn_get(conn);
+	core_post(c, &conn->resume_msg);
 }
 
 /* ---- set-up
@@ -721,6 +740,7 @@ static struct conn *conn_new(struct core *c, int fd, const struct conn_ops *ops,
 	conn->owner = owner;
 	conn->tx_tailp = &conn->tx_head;
 	conn->kick_msg.cb = kick_cb;
+	conn->resume_msg.cb = resume_cb;
 	conn->rx_cap = RX_BUF_INIT;
 	conn->rx_buf = xmalloc(conn->rx_cap);
 	FFFS_ASSERT(id_secret);

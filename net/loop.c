@@ -329,10 +329,14 @@ static void dispatch(struct core *c, struct io_uring_cqe *cqe)
 	if (ud == 0)
 		return;
 	switch (ud & UD_TAGS) {
-	case UD_MSG_IN:
-		run_list(c, (struct loop_msg *)(uintptr_t)(ud &
-							   ~(uint64_t)UD_TAGS));
+	case UD_MSG_IN: {
+		/* one message per CQE: its next field is not ours to follow */
+		struct loop_msg *m =
+			(struct loop_msg *)(uintptr_t)(ud & ~(uint64_t)UD_TAGS);
+
+		m->cb(c, m);
 		return;
+	}
 	case UD_MSG_OUT:
 		if (cqe->res < 0) {
 			struct loop_msg *m =
