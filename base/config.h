@@ -81,6 +81,10 @@ enum cfg_type { CFG_INT, CFG_SIZE, CFG_MS, CFG_BOOL, CFG_STR, CFG_ENUM };
 	  "Submission queue entries of each core's io_uring.")                 \
 	X(shutdown_drain_ms, CFG_MS, "5000", 0, 600000, NULL,                  \
 	  "On SIGINT/SIGTERM, time allowed for in-flight work to finish.")     \
+	X(chunk_meta_map_size, CFG_SIZE, "4G", 16777216, 1099511627776, NULL,  \
+	  "LMDB map size of each target's chunk metadata (sparse).")           \
+	X(io_buffer_size, CFG_SIZE, "64M", 0, 1073741824, NULL,                \
+	  "Registered I/O buffer memory per core (storage servers).")          \
 	X(debug_faults, CFG_BOOL, "false", 0, 1, NULL,                         \
 	  "Allow fault points (FAULT()) to be switched on in this process.")   \
 	X(faults, CFG_STR, "", 0, 1024, NULL,                                  \

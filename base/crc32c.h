@@ -13,4 +13,11 @@
 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 
+/* The CRC of A||B from crc(A), crc(B) and B's length, in O(log len2):
+ * crc32c_combine(crc32c(0, a, n), crc32c(0, b, m), m) == crc32c(0, ab, n+m). */
+uint32_t crc32c_combine(uint32_t crc1, uint32_t crc2, size_t len2);
+
+/* CRC32C of len zero bytes, in O(log len). */
+uint32_t crc32c_zeros(size_t len);
+
 #endif /* BASE_CRC32C_H */

@@ -15,11 +15,13 @@
 #include "fffs.h"
 
 /* X(ID, name, what happens) */
-#define FAULT_POINTS(X)                                   \
-	X(RPC_DROP_REPLY, "rpc_drop_reply",               \
-	  "a server drops a reply instead of sending it") \
-	X(CONN_TX_CORRUPT, "conn_tx_corrupt",             \
-	  "a connection flips a bit in the magic of a frame it sends")
+#define FAULT_POINTS(X)                                                \
+	X(RPC_DROP_REPLY, "rpc_drop_reply",                            \
+	  "a server drops a reply instead of sending it")              \
+	X(CONN_TX_CORRUPT, "conn_tx_corrupt",                          \
+	  "a connection flips a bit in the magic of a frame it sends") \
+	X(STORE_IO_ERROR, "store_io_error",                            \
+	  "a data read or write of a storage target fails with EIO")
 
 enum fault_point {
 #define FAULT_ENUM(id, name, what) FP_##id,

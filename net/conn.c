@@ -17,7 +17,8 @@
 #define RX_BUF_INIT (64 * 1024)
 #define RX_MIN_FREE 4096
 #define DISCARD_BUF (64 * 1024)
-#define TX_BATCH    64 /* frames per sendmsg */
+#define TX_BATCH    64	/* frames per sendmsg */
+#define TX_IOV	    256 /* iovecs per sendmsg */
 
 enum conn_state { CS_CONNECTING, CS_HANDSHAKE, CS_READY, CS_CLOSING };
 enum rx_stage { RX_HDR, RX_BODY, RX_BULK };
@@ -26,10 +27,9 @@ struct tx_ent {
 	struct tx_ent *next;
 	conn_sent_cb sent;
 	void *arg;
-	const uint8_t *bulk;
-	uint32_t bulk_len;
-	uint32_t len; /* header + body bytes in data[] */
-	uint8_t data[];
+	uint32_t bulk_len; /* sum of the bulk segments */
+	int nseg;	   /* segments: seg[0] is header + body */
+	struct iovec seg[];
 };
 
 struct conn {
@@ -68,7 +68,7 @@ struct conn {
 	struct tx_ent *tx_head, **tx_tailp;
 	unsigned tx_count, tx_nsending;
 	size_t tx_off; /* bytes of tx_head already sent */
-	struct iovec iov[2 * TX_BATCH];
+	struct iovec iov[TX_IOV];
 	struct msghdr msg;
 };
 
@@ -228,22 +228,32 @@ static void tx_schedule(struct core *c, struct conn *conn)
 	core_post(c, &conn->kick_msg);
 }
 
-int conn_send(struct core *c, struct conn *conn, const struct frame_hdr *hdr,
-	      const void *body, const void *bulk, conn_sent_cb sent, void *arg)
+int conn_sendv(struct core *c, struct conn *conn, const struct frame_hdr *hdr,
+	       const void *body, const struct iovec *bulk, int nbulk,
+	       conn_sent_cb sent, void *arg)
 {
+	size_t segs = sizeof(struct iovec) * (size_t)(nbulk + 1);
 	struct tx_ent *e;
+	uint8_t *data;
+	uint32_t total = 0;
 
 	if (conn->state == CS_CLOSING)
 		return conn->close_err;
-	e = xmalloc(sizeof(*e) + FRAME_HDR_LEN + hdr->body_len);
-	frame_hdr_encode(hdr, e->data);
+	e = xmalloc(sizeof(*e) + segs + FRAME_HDR_LEN + hdr->body_len);
+	data = (uint8_t *)e->seg + segs;
+	frame_hdr_encode(hdr, data);
 	if (FAULT(FP_CONN_TX_CORRUPT))
-		e->data[0] ^= 0x01; /* the peer must reject the frame */
+		data[0] ^= 0x01; /* the peer must reject the frame */
 	if (hdr->body_len)
-		memcpy(e->data + FRAME_HDR_LEN, body, hdr->body_len);
-	e->len = FRAME_HDR_LEN + hdr->body_len;
-	e->bulk = bulk;
-	e->bulk_len = hdr->bulk_len;
+		memcpy(data + FRAME_HDR_LEN, body, hdr->body_len);
+	e->seg[0] = (struct iovec){ data, FRAME_HDR_LEN + hdr->body_len };
+	for (int i = 0; i < nbulk; i++) {
+		e->seg[i + 1] = bulk[i];
+		total += (uint32_t)bulk[i].iov_len;
+	}
+	FFFS_ASSERT(total == hdr->bulk_len);
+	e->nseg = nbulk + 1;
+	e->bulk_len = total;
 	e->sent = sent;
 	e->arg = arg;
 	e->next = NULL;
@@ -254,8 +264,19 @@ int conn_send(struct core *c, struct conn *conn, const struct frame_hdr *hdr,
 	return 0;
 }
 
+int conn_send(struct core *c, struct conn *conn, const struct frame_hdr *hdr,
+	      const void *body, const void *bulk, conn_sent_cb sent, void *arg)
+{
+	struct iovec iov = { (void *)bulk, hdr->bulk_len };
+
+	return conn_sendv(c, conn, hdr, body, &iov, hdr->bulk_len ? 1 : 0, sent,
+			  arg);
+}
+
 static void tx_done(struct core *c, struct loop_op *op, int res);
 
+/* Gather queued frames into one sendmsg, skipping what was already sent
+ * of the first; an entry that does not fit whole goes partly. */
 static void tx_start(struct core *c, struct conn *conn)
 {
 	struct io_uring_sqe *sqe;
@@ -264,17 +285,19 @@ static void tx_start(struct core *c, struct conn *conn)
 
 	if (conn->tx_inflight || !conn->tx_head)
 		return;
-	for (struct tx_ent *e = conn->tx_head; e && n < TX_BATCH;
-	     e = e->next, n++) {
-		if (off < e->len)
+	for (struct tx_ent *e = conn->tx_head;
+	     e && n < TX_BATCH && niov < TX_IOV; e = e->next, n++) {
+		for (int i = 0; i < e->nseg && niov < TX_IOV; i++) {
+			if (off >= e->seg[i].iov_len) {
+				off -= e->seg[i].iov_len;
+				continue;
+			}
 			conn->iov[niov++] =
-				(struct iovec){ e->data + off, e->len - off };
-		off = off > e->len ? off - e->len : 0;
-		if (e->bulk_len > off)
-			conn->iov[niov++] =
-				(struct iovec){ (void *)(e->bulk + off),
-						e->bulk_len - off };
-		off = 0;
+				(struct iovec){ (uint8_t *)e->seg[i].iov_base +
+							off,
+						e->seg[i].iov_len - off };
+			off = 0;
+		}
 	}
 	memset(&conn->msg, 0, sizeof(conn->msg));
 	conn->msg.msg_iov = conn->iov;
@@ -291,7 +314,7 @@ static void tx_advance(struct core *c, struct conn *conn, size_t res)
 {
 	while (conn->tx_head) {
 		struct tx_ent *e = conn->tx_head;
-		size_t total = e->len + e->bulk_len - conn->tx_off;
+		size_t total = e->seg[0].iov_len + e->bulk_len - conn->tx_off;
 
 		if (res < total) {
 			conn->tx_off += res;

@@ -33,6 +33,8 @@
 #include "net/loop.h"
 #include "net/tcp.h"
 
+#include <sys/uio.h>
+
 struct conn;
 
 struct conn_ops {
@@ -64,6 +66,10 @@ struct conn *conn_accept(struct core *c, int fd, const struct conn_ops *ops,
 
 int conn_send(struct core *c, struct conn *conn, const struct frame_hdr *hdr,
 	      const void *body, const void *bulk, conn_sent_cb sent, void *arg);
+/* The same with the bulk in nbulk segments (sum = hdr->bulk_len). */
+int conn_sendv(struct core *c, struct conn *conn, const struct frame_hdr *hdr,
+	       const void *body, const struct iovec *bulk, int nbulk,
+	       conn_sent_cb sent, void *arg);
 void conn_close(struct core *c, struct conn *conn, int err, const char *reason);
 
 /* Close once every queued frame has been sent (graceful shutdown). */

@@ -28,7 +28,7 @@ struct core {
 	int id;
 	pthread_t thread;
 	struct io_uring ring;
-	unsigned inflight;
+	unsigned inflight, held;
 	bool stopping, exit;
 	uint64_t drain_deadline;
 	bool cancelled;
@@ -94,6 +94,18 @@ void **core_local(struct core *c, enum core_slot slot)
 unsigned core_inflight(const struct core *c)
 {
 	return c->inflight;
+}
+
+void core_hold(struct core *c)
+{
+	FFFS_ASSERT(self == c);
+	c->held++;
+}
+
+void core_unhold(struct core *c)
+{
+	FFFS_ASSERT(self == c && c->held > 0);
+	c->held--;
 }
 
 bool loop_stopping(struct core *c)
@@ -404,7 +416,7 @@ static bool drain_check(struct core *c)
 {
 	uint64_t now = now_ns();
 
-	if (c->inflight == 0)
+	if (c->inflight == 0 && c->held == 0)
 		return true;
 	if (now < c->drain_deadline)
 		return false;

@@ -85,6 +85,10 @@ struct io_uring_sqe *core_sqe(struct core *c, struct loop_op *op);
 struct io_uring_sqe *core_sqe_noreply(struct core *c);
 /* Operations submitted on c and not yet completed. */
 unsigned core_inflight(const struct core *c);
+/* Work in progress that is not an io_uring operation (a request waiting
+ * for another thread or core): shutdown drains it like an operation. */
+void core_hold(struct core *c);
+void core_unhold(struct core *c);
 
 void core_timer_init(struct loop_timer *t, loop_timer_cb cb);
 void core_timer_add(struct core *c, struct loop_timer *t, uint64_t delay_ns);

@@ -28,7 +28,32 @@
 	/* fffs bench rpc */                                                 \
 	X(20, BENCH_SRV_ECHO,                                                \
 	  "u32 resp_bulk_len, blob data, bulk -> blob data, "                \
-	  "bulk[resp_bulk_len]")
+	  "bulk[resp_bulk_len]")                                             \
+	/* storage: the chunk store of one server (chain/store.h) */         \
+	X(30, CLI_STOR_WRITE,                                                \
+	  "u64 target, u64 inode, u32 index, u32 offset, u32 length, "       \
+	  "u32 chunk_size, u32 crc, u64 client, u64 req_id, bulk[length] "   \
+	  "-> u64 version, u32 chunk_length, u32 chunk_crc")                 \
+	X(31, CLI_STOR_READ,                                                 \
+	  "u32 n, n x (u64 target, u64 inode, u32 index, u32 offset, "       \
+	  "u32 length) -> u32 n, n x (i32 status, u32 length, u32 crc, "     \
+	  "u64 version), bulk = the bytes of every ok range, in order")      \
+	X(32, CLI_STOR_REMOVE,                                               \
+	  "u32 n, n x (u64 target, u64 inode, u32 index) -> u32 n, "         \
+	  "n x i32 status")                                                  \
+	X(33, CLI_STOR_TRUNCATE,                                             \
+	  "u64 target, u64 inode, u32 index, u32 length, u32 chunk_size, "   \
+	  "u64 client, u64 req_id -> u64 version, u32 chunk_length, "        \
+	  "u32 chunk_crc")                                                   \
+	X(34, CLI_STOR_QUERY_LAST,                                           \
+	  "u64 target, u64 inode -> u32 index, u32 length (-ENOENT: none)")  \
+	X(35, CLI_STOR_SPACE,                                                \
+	  "empty -> u32 n, n x (u64 target, u8 state, u64 capacity, "        \
+	  "u64 used, u64 free, u64 chunks)")                                 \
+	X(36, CLI_STOR_DUMP,                                                 \
+	  "u64 target, u64 start_inode, u32 start_index, u32 max -> u32 n, " \
+	  "n x (u64 inode, u32 index, u32 length, u64 committed, "           \
+	  "u64 pending, u32 chain_ver, u32 crc), u8 more")
 
 enum msg_type {
 #define PROTO_ENUM(id, name, layout) MSG_##name = id,

@@ -7,6 +7,7 @@
 
 #include "base/config.h"
 #include "base/fault.h"
+#include "net/iobuf.h"
 #include "net/pack.h"
 #include "net/rpc.h"
 
@@ -54,6 +55,7 @@ struct rpc_server {
 	struct loop_msg start_msg;
 	struct loop_timer backoff;
 	bool stopping, accepting;
+	bool use_iobuf; /* request bulk into the registered arena */
 };
 
 struct accept_msg {
@@ -139,11 +141,11 @@ static struct rpc_link *link_new(struct core *c)
 	return l;
 }
 
-static void link_free(struct rpc_link *l)
+static void link_free(struct core *c, struct rpc_link *l)
 {
 	l->prev->next = l->next;
 	l->next->prev = l->prev;
-	free(l->rx_bulk);
+	iobuf_free_any(c, l->rx_bulk);
 	free(l->map);
 	free(l);
 }
@@ -355,7 +357,7 @@ static void peer_connect(struct core *c, struct rpc_peer *p)
 	l->peer = p;
 	l->conn = conn_connect(c, &p->addr, p->uri, &link_ops, l);
 	if (!l->conn) {
-		link_free(l);
+		link_free(c, l);
 		p->retry_after_ns =
 			now +
 			(uint64_t)config_int(CFG_rpc_reconnect_ms) * 1000000;
@@ -455,7 +457,12 @@ static void *link_bulk_dest(struct core *c, struct conn *conn,
 		size_t n = ((size_t)h->bulk_len + 4095) & ~(size_t)4095;
 
 		FFFS_ASSERT(!l->rx_bulk);
-		l->rx_bulk = xaligned_alloc(4096, n);
+		if (server.use_iobuf)
+			l->rx_bulk = iobuf_get(c, n);
+		if (!l->rx_bulk)
+			l->rx_bulk = xaligned_alloc(4096, n);
+		/* the padding to 4 KiB is defined: O_DIRECT may write it */
+		memset((uint8_t *)l->rx_bulk + h->bulk_len, 0, n - h->bulk_len);
 		return l->rx_bulk;
 	}
 	call = map_find(l, h->req_id, false);
@@ -559,7 +566,7 @@ static void link_closed(struct core *c, struct conn *conn, int err)
 		}
 	}
 	if (l->srv_inflight == 0)
-		link_free(l);
+		link_free(c, l);
 }
 
 /* ---- server side
@@ -577,13 +584,13 @@ static void req_release(struct core *c, struct rpc_req *req)
 {
 	struct rpc_link *l = req->link;
 
-	free(req->bulk);
+	iobuf_free_any(c, req->bulk);
 	free(req);
 	FFFS_ASSERT(l->srv_inflight > 0);
 	l->srv_inflight--;
 	if (!l->conn) {
 		if (l->srv_inflight == 0)
-			link_free(l);
+			link_free(c, l);
 		return;
 	}
 	if (l->draining && l->srv_inflight == 0)
@@ -593,21 +600,22 @@ static void req_release(struct core *c, struct rpc_req *req)
 		conn_rx_resume(c, l->conn);
 }
 
-void rpc_reply(struct core *c, struct rpc_req *req, int status,
-	       const void *body, uint32_t body_len, const void *bulk,
-	       uint32_t bulk_len, void (*release)(void *arg), void *arg)
+void rpc_replyv(struct core *c, struct rpc_req *req, int status,
+		const void *body, uint32_t body_len, const struct iovec *bulk,
+		int nbulk, void (*release)(void *arg), void *arg)
 {
 	struct frame_hdr h = { .version = FRAME_VERSION,
 			       .type = req->hdr.type,
 			       .flags = FRAME_F_RESPONSE,
 			       .status = status,
 			       .req_id = req->hdr.req_id,
-			       .body_len = body_len,
-			       .bulk_len = bulk_len };
+			       .body_len = body_len };
 	struct conn *conn = req->link->conn;
 	struct reply_release *r = NULL;
 	int rc = -ECONNRESET;
 
+	for (int i = 0; i < nbulk; i++)
+		h.bulk_len += (uint32_t)bulk[i].iov_len;
 	if (release) {
 		r = xmalloc(sizeof(*r));
 		*r = (struct reply_release){ release, arg };
@@ -618,11 +626,21 @@ void rpc_reply(struct core *c, struct rpc_req *req, int status,
 		conn = NULL;
 	}
 	if (conn && !(req->hdr.flags & FRAME_F_ONEWAY))
-		rc = conn_send(c, conn, &h, body, bulk, r ? reply_sent : NULL,
-			       r);
+		rc = conn_sendv(c, conn, &h, body, bulk, nbulk,
+				r ? reply_sent : NULL, r);
 	if (rc < 0 && r)
 		reply_sent(c, r, rc);
 	req_release(c, req);
+}
+
+void rpc_reply(struct core *c, struct rpc_req *req, int status,
+	       const void *body, uint32_t body_len, const void *bulk,
+	       uint32_t bulk_len, void (*release)(void *arg), void *arg)
+{
+	struct iovec iov = { (void *)bulk, bulk_len };
+
+	rpc_replyv(c, req, status, body, body_len, &iov, bulk_len ? 1 : 0,
+		   release, arg);
 }
 
 void *rpc_req_take_bulk(struct rpc_req *req)
@@ -764,6 +782,11 @@ int rpc_serve(const char *uri, const struct rpc_handler *table, char *err,
 	server.start_msg.cb = server_start;
 	core_post(core_get(0), &server.start_msg);
 	return 0;
+}
+
+void rpc_use_iobuf(bool on)
+{
+	server.use_iobuf = on;
 }
 
 int rpc_serve_port(void)

@@ -103,6 +103,9 @@ struct rpc_handler {
 
 int rpc_serve(const char *uri, const struct rpc_handler *table, char *err,
 	      size_t errlen);
+/* Receive request bulk into the registered arena (net/iobuf.h) when it
+ * has room, so it can be written with fixed-buffer I/O. */
+void rpc_use_iobuf(bool on);
 /* The port rpc_serve listens on (useful with port 0). */
 int rpc_serve_port(void);
 
@@ -112,7 +115,12 @@ int rpc_serve_port(void);
 void rpc_reply(struct core *c, struct rpc_req *req, int status,
 	       const void *body, uint32_t body_len, const void *bulk,
 	       uint32_t bulk_len, void (*release)(void *arg), void *arg);
-/* Take ownership of the request bulk (free() it when done). */
+/* The same with the response bulk in nbulk segments. */
+void rpc_replyv(struct core *c, struct rpc_req *req, int status,
+		const void *body, uint32_t body_len, const struct iovec *bulk,
+		int nbulk, void (*release)(void *arg), void *arg);
+/* Take ownership of the request bulk (4 KiB aligned and zero-padded to a
+ * multiple of 4 KiB; free it with iobuf_free_any() on a loop thread). */
 void *rpc_req_take_bulk(struct rpc_req *req);
 const char *rpc_req_peer(const struct rpc_req *req);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "net/iobuf.h"
 #include "net/pack.h"
 #include "net/rpc.h"
 #include "roles/bench.h"
@@ -55,7 +56,7 @@ static uint8_t *server_bulk; /* zeroes, read-only once serving */
 
 static void free_bulk(void *p)
 {
-	free(p);
+	iobuf_free_any(core_self(), p);
 }
 
 static int h_echo(struct core *c, struct rpc_req *req)

@@ -1,0 +1,85 @@
+/* chain/metastore.h - the chunk metadata of one target, in LMDB, with group
+ * commit.
+ *
+ * One LMDB environment per target, in a directory of the state dir. It holds
+ * two databases: "info" (target id, uuid, cluster id: the store refuses to
+ * open for another target) and "chunks" (chunk key -> chunk_meta value, see
+ * chain/chunkmeta.h).
+ *
+ * Reads run on any thread in a short read-only transaction of their own.
+ * Writes are submitted as ops and applied by the store's committer thread:
+ * it takes every op queued so far, calls the barrier (the engine passes a
+ * function that makes the data writes durable, fdatasync of the target),
+ * applies the batch in one write transaction and commits it, then posts each
+ * op's msg to op->core (net/loop.h). If the barrier or the commit fails,
+ * every op of the batch gets the error and nothing of it is applied.
+ *
+ *	metastore_open(dir, &info, &ms, err, errlen);
+ *	op->core = c; op->msg.cb = my_done; op->id = ...; op->meta = ...;
+ *	metastore_submit(ms, op);        // my_done(c, &op->msg) later, on c
+ *
+ * An op's meta is copied at submit time; the caller keeps ownership of its
+ * own page_crc array.
+ */
+#ifndef CHAIN_METASTORE_H
+#define CHAIN_METASTORE_H
+
+#include "chain/chunkmeta.h"
+#include "net/loop.h"
+
+struct metastore;
+
+struct metastore_info {
+	uint64_t target_id;
+	uint8_t uuid[16];
+	char cluster[64];
+};
+
+enum metastore_op_kind { MSOP_PUT, MSOP_DEL };
+
+struct metastore_op {
+	/* set by the caller */
+	enum metastore_op_kind kind;
+	struct chunk_id id;
+	struct chunk_meta meta; /* MSOP_PUT */
+	struct core *core;
+	struct loop_msg msg; /* msg.cb runs on core when committed */
+	/* set before msg.cb runs */
+	int result; /* 0 or a negative error */
+	/* private */
+	struct metastore_op *next;
+	uint8_t *val;
+	size_t val_len;
+};
+
+/* Open (creating dir and the environment if needed). A store created now
+ * records info; an existing one must match info's target id and uuid, else
+ * -EINVAL with err naming the directory and both ids. map_size is the LMDB
+ * map size in bytes. barrier(arg) runs before each commit; NULL for none.
+ * *created tells whether the store is new. */
+int metastore_open(const char *dir, const struct metastore_info *info,
+		   uint64_t map_size, int (*barrier)(void *arg),
+		   void *barrier_arg, bool *created, struct metastore **out,
+		   char *err, size_t errlen);
+/* Stops the committer after the ops already submitted. */
+void metastore_close(struct metastore *ms);
+
+/* 0 and *m (release it), -ENOENT, or another negative error. */
+int metastore_get(struct metastore *ms, const struct chunk_id *id,
+		  struct chunk_meta *m);
+/* The chunk with the highest index of inode: 0 with *id and *m, -ENOENT. */
+int metastore_last(struct metastore *ms, uint64_t inode, struct chunk_id *id,
+		   struct chunk_meta *m);
+/* Call fn for every chunk from start (inclusive) in key order, until fn
+ * returns non-zero (that value is returned) or the chunks end (0). m is
+ * valid only during the call. */
+int metastore_scan(struct metastore *ms, const struct chunk_id *start,
+		   int (*fn)(void *arg, const struct chunk_id *id,
+			     const struct chunk_meta *m),
+		   void *arg);
+/* Number of chunks stored. */
+uint64_t metastore_count(struct metastore *ms);
+
+void metastore_submit(struct metastore *ms, struct metastore_op *op);
+
+#endif /* CHAIN_METASTORE_H */
