@@ -47,6 +47,7 @@ all: fffs $(UNITS)
 
 ifeq ($(SAN),1)
 fffs: $(OBJ)/fffs
+	@: # the sanitizer build stays in $(OBJ)/fffs
 else
 fffs: $(OBJ)/fffs
 	$(Q)cp $< $@

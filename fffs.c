@@ -23,9 +23,17 @@ static const struct cli_cmd commands[] = {
 	{ "meta", cmd_not_built, NULL,
 	  "Run a metadata server, one replica of the namespace.", NULL, no_opts,
 	  CLI_DAEMON | CLI_NOT_BUILT },
-	{ "storage", cmd_not_built, NULL,
-	  "Run a storage server serving chunk targets.", NULL, no_opts,
-	  CLI_DAEMON | CLI_NOT_BUILT },
+	{ "storage", cmd_storage, NULL,
+	  "Run a storage server serving chunk targets.",
+	  "Each target is a block device or a regular file holding chunks in "
+	  "blocks of 64 KiB to 64 MiB; its chunk metadata lives in LMDB under "
+	  "--state-dir. A new target is formatted with a superblock (cluster "
+	  "id, target id, format version); a target of another cluster, of an "
+	  "unknown format, in use by another process, or holding data that is "
+	  "not fffs's is refused and left untouched. Writes are verified "
+	  "against the writer's CRC32C, copied on write, made durable and "
+	  "committed in groups; reads check every page's CRC32C.",
+	  storage_opts, CLI_DAEMON },
 	{ "mount", cmd_not_built, "MOUNTPOINT",
 	  "Mount the file system with FUSE.", NULL, no_opts,
 	  CLI_DAEMON | CLI_NOT_BUILT },

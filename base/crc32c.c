@@ -1,5 +1,5 @@
 /* base/crc32c.c - CRC32C with SSE4.2 (three interleaved streams) or
- * slicing-by-8 tables. */
+ * slicing-by-8 tables, and combining CRCs by arithmetic modulo P. */
 #define LOG_SUBSYS "crc32c"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,7 +31,12 @@
 
 typedef uint32_t crc_fn(uint32_t crc, const uint8_t *p, size_t len);
 
+#define CRC_X2N_BITS 64 /* one power per bit of a 64-bit length */
+
 static uint32_t crc_table[8][256];
+/* x^(8 * 2^k) modulo P in the reflected bit order (bit 31 is x^0):
+ * multiplying a register by x^(8n) appends n zero bytes. */
+static uint32_t crc_x8n_pow[CRC_X2N_BITS];
 static uint32_t crc_long_shift[4][256];
 static uint32_t crc_short_shift[4][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
@@ -159,12 +164,48 @@ static void crc_init_shift(uint32_t tab[4][256], size_t len)
 		}
 }
 
+/* a * b modulo P, both reflected: bit 31 is the coefficient of x^0. */
+static uint32_t crc_mulmod(uint32_t a, uint32_t b)
+{
+	uint32_t p = 0;
+
+	for (uint32_t m = 1u << 31; m; m >>= 1) {
+		if (a & m)
+			p ^= b;
+		b = b & 1 ? (b >> 1) ^ CRC_POLY : b >> 1;
+	}
+	return p;
+}
+
+/* Repeated squaring from x^8: the table does not rely on the period of x
+ * modulo P, so every bit of a 64-bit length has its own entry. */
+static void crc_init_pow(void)
+{
+	crc_x8n_pow[0] = 1u << (31 - 8);
+	for (int k = 1; k < CRC_X2N_BITS; k++)
+		crc_x8n_pow[k] =
+			crc_mulmod(crc_x8n_pow[k - 1], crc_x8n_pow[k - 1]);
+}
+
+/* x^(8 * len) modulo P: the shift that appends len zero bytes. */
+static uint32_t crc_x8n(uint64_t len)
+{
+	uint32_t p = 1u << 31; /* x^0 */
+
+	for (int k = 0; len; k++, len >>= 1)
+		if (len & 1)
+			p = crc_mulmod(crc_x8n_pow[k], p);
+	return p;
+}
+
 static void crc_init(void)
 {
 	crc_fn *fn = crc_sw;
 
 	_Static_assert(CRC_LONG % CRC_SHORT == 0, "shift tables step");
+	_Static_assert(sizeof(size_t) * 8 <= CRC_X2N_BITS, "length bits");
 	crc_init_table();
+	crc_init_pow();
 	crc_init_shift(crc_long_shift, CRC_LONG);
 	crc_init_shift(crc_short_shift, CRC_SHORT);
 #ifdef CRC_HAVE_HW
@@ -187,4 +228,23 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 	crc_fn *fn = atomic_load_explicit(&crc_impl, memory_order_acquire);
 
 	return ~fn(~crc, buf, len);
+}
+
+/*
+ * Both CRCs are finished values (inverted in and out). The register of A||B
+ * is shift(reg(A), |B|) ^ reg0(B); writing both sides through the
+ * inversions, the 0xffffffff terms cancel and crc(A||B) = shift(crc(A),
+ * |B|) ^ crc(B), with shift() a multiplication by x^(8|B|) modulo P.
+ */
+uint32_t crc32c_combine(uint32_t crc1, uint32_t crc2, size_t len2)
+{
+	pthread_once(&crc_once, crc_init);
+	return crc_mulmod(crc_x8n(len2), crc1) ^ crc2;
+}
+
+/* The register starts at all ones and sees only zeros: a pure shift. */
+uint32_t crc32c_zeros(size_t len)
+{
+	pthread_once(&crc_once, crc_init);
+	return ~crc_mulmod(crc_x8n(len), 0xffffffffu);
 }

@@ -33,7 +33,11 @@
 
 struct alloc;
 
-/* An allocator for a data area of `bytes` (rounded down to whole groups). */
+/* An allocator for a data area of `bytes` (rounded down to whole groups;
+ * less than one group gives capacity 0, where every alloc_get is -ENOSPC).
+ * Memory: 16 bytes per group, plus a bitmap of up to 128 bytes for each
+ * group in use by a class with more than 64 blocks per group (the classes
+ * below 1 MiB). */
 struct alloc *alloc_new(uint64_t bytes);
 void alloc_destroy(struct alloc *a);
 
@@ -43,7 +47,14 @@ int alloc_class_for(uint64_t bytes);
 
 /* Take a free block of the class: 0 and *off, or -ENOSPC. Prefers groups
  * already holding that class, fullest first is not required; lowest offset
- * first keeps allocation deterministic. */
+ * first keeps allocation deterministic: the lowest group of the class with
+ * a free block, else the lowest free group; in it, the lowest free block.
+ * So the answer depends only on which blocks are in use, not on history.
+ * O(log64 groups) plus a scan of at most 16 bitmap words per call; alloc_put
+ * is O(log64 groups).
+ *
+ * For alloc_get, alloc_put and alloc_can_get, a class outside
+ * ALLOC_MIN_CLASS..ALLOC_MAX_CLASS is a bug: FFFS_ASSERT. */
 int alloc_get(struct alloc *a, int class, uint64_t *off);
 /* Give a block back. Freeing a block that is not allocated, or with the
  * wrong class, is a bug: FFFS_ASSERT. */
@@ -51,7 +62,10 @@ void alloc_put(struct alloc *a, uint64_t off, int class);
 /* At open: mark a block in use. Returns -EEXIST if it overlaps a block
  * already marked, -EINVAL if off is misaligned for the class, out of the
  * area, or its group already has another class (corrupt metadata); the
- * caller reports it naming the chunk. */
+ * caller reports it naming the chunk. Also -EINVAL for a class outside
+ * ALLOC_MIN_CLASS..ALLOC_MAX_CLASS. A block overlapping one of another
+ * class is in a group of another class: -EINVAL, not -EEXIST. On error
+ * nothing changes. Blocks handed out by alloc_get count as marked. */
 int alloc_mark(struct alloc *a, uint64_t off, int class);
 
 struct alloc_stats {

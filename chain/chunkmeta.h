@@ -11,8 +11,9 @@
  *	u64 req_client, u64 req_id, i32 req_status, u64 req_version,
  *	u32 npages, then npages x u32 page CRCs
  * npages must equal ceil(length / CHUNK_PAGE); class within the allocator's
- * classes; length at most 1 << class. Anything else is corrupt
- * (-FFFS_EBADFRAME), with no partial result.
+ * classes (16..26); length at most 1 << class (so at most CHUNK_MAX_LEN);
+ * flags 0; the value exactly 72 + 4 * npages bytes. Anything else is
+ * corrupt (-FFFS_EBADFRAME), with no partial result.
  *
  * crc is the CRC32C of the whole chunk (length bytes); page_crc[i] that of
  * bytes [i*4096, min(length, (i+1)*4096)). Page CRCs let a read of any

@@ -20,6 +20,19 @@
  *
  * An op's meta is copied at submit time; the caller keeps ownership of its
  * own page_crc array.
+ *
+ * Caveats:
+ *  - group commit: ops submitted while a commit runs are queued and all go
+ *    into the next batch together; completions are posted in submission
+ *    order;
+ *  - metastore_submit() may be called from any thread; an op belongs to the
+ *    store from submit until its msg.cb runs;
+ *  - close the store before the loop stops: completions are core_post()s;
+ *  - errors: LMDB's MDB_NOTFOUND is -ENOENT, MDB_MAP_FULL -ENOSPC (the
+ *    batch is dropped, the store stays usable), a system error LMDB passes
+ *    up is -errno, any other LMDB error -EIO; a record that does not
+ *    decode is -FFFS_EBADFRAME (logged, naming the chunk);
+ *  - deleting a chunk that is not there succeeds.
  */
 #ifndef CHAIN_METASTORE_H
 #define CHAIN_METASTORE_H
@@ -52,11 +65,16 @@ struct metastore_op {
 	size_t val_len;
 };
 
-/* Open (creating dir and the environment if needed). A store created now
+/* Open (creating dir, mode 0700, with its parents, and the environment
+ * if needed: dir holds data.mdb and lock.mdb). A store created now
  * records info; an existing one must match info's target id and uuid, else
- * -EINVAL with err naming the directory and both ids. map_size is the LMDB
- * map size in bytes. barrier(arg) runs before each commit; NULL for none.
- * *created tells whether the store is new. */
+ * -EINVAL with err naming the directory and both ids:
+ *	state dir '/x' belongs to target 7 (uuid 0001...), not target 9
+ *	(uuid 0001...)
+ * map_size is the LMDB map size in bytes. barrier(arg) runs on the
+ * committer thread before each commit; NULL for none; its error fails the
+ * batch. *created tells whether the store is new. On failure *out is NULL
+ * and err says why. */
 int metastore_open(const char *dir, const struct metastore_info *info,
 		   uint64_t map_size, int (*barrier)(void *arg),
 		   void *barrier_arg, bool *created, struct metastore **out,
@@ -64,7 +82,8 @@ int metastore_open(const char *dir, const struct metastore_info *info,
 /* Stops the committer after the ops already submitted. */
 void metastore_close(struct metastore *ms);
 
-/* 0 and *m (release it), -ENOENT, or another negative error. */
+/* 0 and *m (release it), -ENOENT, or another negative error. On an error
+ * *m is all zero (releasing it is harmless), in metastore_last too. */
 int metastore_get(struct metastore *ms, const struct chunk_id *id,
 		  struct chunk_meta *m);
 /* The chunk with the highest index of inode: 0 with *id and *m, -ENOENT. */
@@ -77,7 +96,7 @@ int metastore_scan(struct metastore *ms, const struct chunk_id *start,
 		   int (*fn)(void *arg, const struct chunk_id *id,
 			     const struct chunk_meta *m),
 		   void *arg);
-/* Number of chunks stored. */
+/* Number of chunks stored (0 after an error, which is logged). */
 uint64_t metastore_count(struct metastore *ms);
 
 void metastore_submit(struct metastore *ms, struct metastore_op *op);

@@ -326,15 +326,16 @@ static int hello_check(struct auth_state *st, const struct hello *h)
 			"peer '%s' sent HELLO with protocol range %u..%u", name,
 			h->proto_min, h->proto_max);
 	if (lo > hi)
-		return auth_fail(
-			st, -FFFS_EBADVERSION,
-			"peer '%s' speaks protocol %u..%u, we speak %d..%d",
-			name, h->proto_min, h->proto_max, AUTH_PROTO_MIN,
-			AUTH_PROTO_MAX);
+		return auth_fail(st, -FFFS_EBADVERSION,
+				 "peer '%s' speaks protocol %u..%u, this "
+				 "server speaks %d..%d",
+				 name, h->proto_min, h->proto_max,
+				 AUTH_PROTO_MIN, AUTH_PROTO_MAX);
 	if (strcmp(h->self.cluster, st->self.cluster))
 		return auth_fail(
 			st, -FFFS_EBADCLUSTER,
-			"peer '%s' is in cluster '%s', we are in '%s'", name,
+			"peer '%s' is in cluster '%s', this server is in '%s'",
+			name,
 			printable(theirs, sizeof(theirs), h->self.cluster,
 				  strlen(h->self.cluster)),
 			printable(ours, sizeof(ours), st->self.cluster,
@@ -391,18 +392,21 @@ static int challenge_check(struct auth_state *st, const struct challenge *c)
 			"server '%s' sent CHALLENGE with invalid role %u", name,
 			c->self.role);
 	if (c->version < AUTH_PROTO_MIN || c->version > AUTH_PROTO_MAX)
-		return auth_fail(
-			st, -FFFS_EBADVERSION,
-			"server '%s' chose protocol %u, we speak %d..%d", name,
-			c->version, AUTH_PROTO_MIN, AUTH_PROTO_MAX);
+		return auth_fail(st, -FFFS_EBADVERSION,
+				 "server '%s' chose protocol %u, this client "
+				 "speaks %d..%d",
+				 name, c->version, AUTH_PROTO_MIN,
+				 AUTH_PROTO_MAX);
 	if (strcmp(c->self.cluster, st->self.cluster))
-		return auth_fail(
-			st, -FFFS_EBADCLUSTER,
-			"server '%s' is in cluster '%s', we are in '%s'", name,
-			printable(theirs, sizeof(theirs), c->self.cluster,
-				  strlen(c->self.cluster)),
-			printable(ours, sizeof(ours), st->self.cluster,
-				  strlen(st->self.cluster)));
+		return auth_fail(st, -FFFS_EBADCLUSTER,
+				 "server '%s' is in cluster '%s', this client "
+				 "is in '%s'",
+				 name,
+				 printable(theirs, sizeof(theirs),
+					   c->self.cluster,
+					   strlen(c->self.cluster)),
+				 printable(ours, sizeof(ours), st->self.cluster,
+					   strlen(st->self.cluster)));
 	return 0;
 }
 

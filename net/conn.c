@@ -634,15 +634,13 @@ static void rx_done(struct core *c, struct loop_op *op, int res)
 		/* nothing more to read */
 	} else if (res <= 0) {
 		snprintf(why, sizeof(why), "%s",
-			 res < 0 ? fffs_strerror(res)
-			 : conn->state == CS_HANDSHAKE
-				 ? "peer closed the "
-				   "connection during "
-				   "authentication "
-				   "(does it have another "
-				   "cluster secret?)"
-				 : "peer closed the "
-				   "connection");
+			 res < 0		       ? fffs_strerror(res)
+			 : conn->state == CS_HANDSHAKE ? "peer closed the "
+							 "connection before "
+							 "authentication "
+							 "completed"
+						       : "peer closed the "
+							 "connection");
 		conn_close(c, conn, res == 0 ? -ECONNRESET : res,
 			   conn->state == CS_READY && res == 0 ? NULL : why);
 	} else if (conn->stage == RX_BULK) {

@@ -43,8 +43,8 @@ struct core {
 	struct loop_msg *mq_head, *mq_tail;
 	struct loop_msg *local_head, *local_tail; /* posts to ourselves */
 
-	struct stop_hook hooks[MAX_HOOKS];
-	int nhooks;
+	struct stop_hook hooks[MAX_HOOKS], exits[MAX_HOOKS];
+	int nhooks, nexits;
 	struct loop_msg stop_msg;
 
 	void *local[CORE_SLOT__COUNT];
@@ -398,6 +398,12 @@ void core_on_stop(struct core *c, loop_hook_cb fn, void *arg)
 	c->hooks[c->nhooks++] = (struct stop_hook){ fn, arg };
 }
 
+void core_on_exit(struct core *c, loop_hook_cb fn, void *arg)
+{
+	FFFS_ASSERT(c->nexits < MAX_HOOKS);
+	c->exits[c->nexits++] = (struct stop_hook){ fn, arg };
+}
+
 static void stop_msg_cb(struct core *c, struct loop_msg *m)
 {
 	if (c->stopping)
@@ -508,6 +514,8 @@ static void *core_thread(void *arg)
 		if (c->stopping && drain_check(c))
 			c->exit = true;
 	}
+	for (int i = c->nexits - 1; i >= 0; i--)
+		c->exits[i].fn(c, c->exits[i].arg);
 	io_uring_queue_exit(&c->ring);
 	return NULL;
 }
@@ -536,8 +544,10 @@ static void core_init_struct(struct core *c, int id, loop_hook_cb init,
 	c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
+/* After every loop thread was joined: nothing touches the barrier now. */
 static void cores_free(void)
 {
+	pthread_barrier_destroy(&start_barrier);
 	for (int i = 0; i < ncores; i++) {
 		if (cores[i].efd >= 0)
 			close(cores[i].efd);
@@ -562,9 +572,9 @@ int loop_start(int n, loop_hook_cb init, void *arg)
 		if (cores[i].efd < 0)
 			rc = -errno;
 	}
+	pthread_barrier_init(&start_barrier, NULL, (unsigned)n + 1);
 	if (rc)
 		goto out_free;
-	pthread_barrier_init(&start_barrier, NULL, (unsigned)n + 1);
 	for (; started < n; started++) {
 		rc = -pthread_create(&cores[started].thread, NULL, core_thread,
 				     &cores[started]);
@@ -572,7 +582,6 @@ int loop_start(int n, loop_hook_cb init, void *arg)
 			FFFS_ASSERT(!"cannot create loop thread");
 	}
 	pthread_barrier_wait(&start_barrier);
-	pthread_barrier_destroy(&start_barrier);
 	for (int i = 0; i < n; i++)
 		if (cores[i].start_rc && !rc)
 			rc = cores[i].start_rc;

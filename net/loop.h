@@ -106,5 +106,7 @@ void **core_local(struct core *c, enum core_slot slot);
 
 /* Run fn(c, arg) on c when a stop is requested (before draining). */
 void core_on_stop(struct core *c, loop_hook_cb fn, void *arg);
+/* Run fn(c, arg) on c after draining, as the loop thread ends. */
+void core_on_exit(struct core *c, loop_hook_cb fn, void *arg);
 
 #endif /* NET_LOOP_H */

@@ -113,6 +113,22 @@ static void rpc_core_stop(struct core *c, void *arg)
 	}
 }
 
+/* The core is leaving: its peers go (links still open were closed by the
+ * drain, or are abandoned with the process). */
+static void rpc_core_exit(struct core *c, void *arg)
+{
+	struct rpc_core *rc = arg;
+
+	while (rc->peers) {
+		struct rpc_peer *p = rc->peers;
+
+		rc->peers = p->next;
+		free(p);
+	}
+	*core_local(c, CORE_SLOT_RPC) = NULL;
+	free(rc);
+}
+
 static struct rpc_core *rpc_core_get(struct core *c)
 {
 	void **slot = core_local(c, CORE_SLOT_RPC);
@@ -124,6 +140,7 @@ static struct rpc_core *rpc_core_get(struct core *c)
 	rc->links.next = rc->links.prev = &rc->links;
 	*slot = rc;
 	core_on_stop(c, rpc_core_stop, rc);
+	core_on_exit(c, rpc_core_exit, rc);
 	return rc;
 }
 
@@ -521,10 +538,9 @@ static void on_request(struct core *c, struct rpc_link *l,
 	} else {
 		rc = hd->fn(c, req);
 	}
+	/* rc == 0: req may be gone already (answered inside the handler) */
 	if (rc < 0)
 		rpc_reply(c, req, rc, NULL, 0, NULL, 0, NULL, NULL);
-	else
-		req->body = NULL; /* the receive buffer moves on */
 }
 
 static void link_frame(struct core *c, struct conn *conn,

@@ -11,8 +11,10 @@
 
 extern const struct cli_opt bench_opts[];
 extern const struct cli_opt no_opts[];
+extern const struct cli_opt storage_opts[];
 
 int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv);
+int cmd_storage(const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_version(const struct cli_cmd *cmd, int argc, char **argv);
 /* The roles of later milestones: say so and exit 2. */
 int cmd_not_built(const struct cli_cmd *cmd, int argc, char **argv);

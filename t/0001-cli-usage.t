@@ -66,11 +66,16 @@ t_like "$err" "unknown command 'nosuchcmd'" "... naming it"
 
 # ---- roles of later milestones ---------------------------------------------
 
+# Milestone 1 builds none of them; later milestones build them one by one,
+# so the list comes from what fffs help marks "(not built yet)".
 for role in mgmtd meta storage mount admin lab; do
+	t_like "$help_out" "^  $role " "fffs help lists $role"
+done
+not_built=$(sed -n 's/^  \([a-z]*\) .*(not built yet)$/\1/p' <<<"$help_out")
+for role in $not_built; do
 	run "$role"
-	t_is "$rc" 2 "fffs $role exits 2"
+	t_is "$rc" 2 "fffs $role (not built yet) exits 2"
 	t_like "$err" "^fffs $role: not built yet" "fffs $role says it is not built yet"
-	t_like "$help_out" "^  $role .*\\(not built yet\\)" "fffs help marks $role not built"
 done
 
 # ---- version -------------------------------------------------------------

@@ -6,7 +6,10 @@
 #	t_start srv "$FFFS" bench rpc --server tcp://127.0.0.1:0 \
 #		--secret-file "$T_DIR/secret"
 #	port=$(t_server_port srv) || t_bail "server did not start"
-#	t_ok "probe answers" "$FFFS" bench rpc --connect ... --probe --count 1
+#	t_run probe 20 "$FFFS" bench rpc --connect tcp://127.0.0.1:$port \
+#		--secret-file "$T_DIR/secret" --probe --count 1
+#	t_is "$?" 0 "probe gets an answer"
+#	t_like "$(t_out probe)" '^ping 1: ok' "... and says so"
 #	t_done
 #
 # What it gives a test:
@@ -21,9 +24,12 @@
 #    t_wait_exit NAME TIMEOUT (status in $?, SIGKILL and 124 on timeout),
 #    t_run NAME TIMEOUT CMD... (start and wait), t_server_port NAME;
 #  - wait_for TIMEOUT CMD...: poll CMD every 0.1 s until it succeeds or
-#    TIMEOUT seconds passed; the only way a test waits for something;
+#    TIMEOUT seconds passed; the only way a test waits for something
+#    (never a bare sleep), and every wait has a bound;
 #  - cleanup on EXIT, INT and TERM: every started process and its
-#    descendants get SIGCONT and SIGKILL, so nothing outlives the test.
+#    descendants get SIGCONT and SIGKILL, so nothing outlives the test
+#    (and started processes get SIGKILL from the kernel should the test
+#    itself be SIGKILLed).
 #
 # Every process a test starts should carry $T_DIR on its command line
 # (a secret file, a config file) so `pgrep -f "$T_DIR/"` finds leftovers;
@@ -112,7 +118,7 @@ t_is() {
 
 # t_like TEXT REGEX DESC: some line of TEXT matches the extended regex.
 t_like() {
-	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+	if grep -Eq -- "$2" <<<"$1"; then
 		t_pass "$3"
 	else
 		T_N=$((T_N + 1))
@@ -127,7 +133,7 @@ t_like() {
 
 # t_unlike TEXT REGEX DESC: no line of TEXT matches.
 t_unlike() {
-	if ! printf '%s\n' "$1" | grep -Eq -- "$2"; then
+	if ! grep -Eq -- "$2" <<<"$1"; then
 		t_pass "$3"
 	else
 		T_N=$((T_N + 1))
@@ -177,16 +183,23 @@ t_now_ms() {
 }
 
 # wait_for TIMEOUT CMD...: 0 as soon as CMD succeeds, 1 after TIMEOUT
-# seconds (fractions allowed) without success.
+# seconds (fractions allowed) without success. Polls every 100 ms (the
+# first few polls sooner, so short waits stay short).
 wait_for() {
 	local timeout=$1 deadline
 	shift
 	deadline=$(($(t_now_ms) + $(awk -v t="$timeout" \
 		'BEGIN { printf "%d", t * 1000 }')))
+	local nap=0.01
 	while :; do
 		"$@" && return 0
 		[ "$(t_now_ms)" -ge $deadline ] && break
-		sleep 0.1
+		sleep $nap
+		case $nap in # 10, 20, 50 ms at first, then every 100 ms
+		0.01) nap=0.02 ;;
+		0.02) nap=0.05 ;;
+		*) nap=0.1 ;;
+		esac
 	done
 	"$@"
 }
@@ -199,6 +212,13 @@ t_secret() {
 		echo >>"$1") && chmod 600 "$1"
 }
 
+# Even a test killed with SIGKILL (no trap runs) takes what it started
+# along: the kernel sends SIGKILL to a child whose parent dies.
+T_PDEATH=
+if setpriv --pdeathsig KILL true 2>/dev/null; then
+	T_PDEATH="setpriv --pdeathsig KILL"
+fi
+
 # t_start NAME CMD...: run CMD in the background, in its own session and
 # process group (so cleanup also finds what it forks); stdout and stderr go
 # to $T_DIR/NAME.out and $T_DIR/NAME.err. Names are unique per test.
@@ -209,7 +229,8 @@ t_start() {
 		t_diag "t_start: name '$name' already used"
 		return 1
 	fi
-	setsid "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.err" </dev/null &
+	setsid $T_PDEATH "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.err" \
+		</dev/null &
 	T_PIDS[$name]=$!
 	T_NAMES+=("$name")
 }
@@ -221,7 +242,7 @@ t_pid() {
 # "STATE PPID" of a pid from /proc, empty if it is gone.
 t_pstat() {
 	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
 	stat=${stat##*) }
 	set -- $stat
 	echo "$1 $2"
@@ -232,7 +253,7 @@ t_pstat() {
 # guards against the pid having been reused since.
 t_alive() {
 	local st
-	st=$(t_pstat "$(t_pid "$1")")
+	st=$(t_pstat "${T_PIDS[$1]:?t_alive: no process named $1}")
 	[ -n "$st" ] && [ "${st% *}" != Z ] && [ "${st% *}" != X ] &&
 		[ "${st#* }" = $$ ]
 }
@@ -306,12 +327,14 @@ t_kill_group() {
 # Kill and reap everything the test started. Idempotent.
 t_cleanup_procs() {
 	local name
-	for name in "${T_NAMES[@]}"; do
-		t_kill_group "${T_PIDS[$name]}"
-	done
-	for name in "${T_NAMES[@]}"; do
-		wait "${T_PIDS[$name]}" 2>/dev/null
-	done
+	{
+		for name in "${T_NAMES[@]}"; do
+			t_kill_group "${T_PIDS[$name]}"
+		done
+		for name in "${T_NAMES[@]}"; do
+			wait "${T_PIDS[$name]}"
+		done
+	} 2>/dev/null # not bash's "Killed" notices
 	return 0
 }
 
@@ -331,7 +354,9 @@ t_no_leftovers() {
 t_dump_logs() {
 	local name
 	for name in "${T_NAMES[@]}"; do
-		[ -s "$T_DIR/$name.err" ] || continue
+		# only what logged: usage texts are in the failure already
+		grep -Eq '^[0-9:.]+ [a-z]+\[[0-9]+\]' "$T_DIR/$name.err" \
+			2>/dev/null || continue
 		t_diag "--- $name.err (last 10 lines)"
 		t_diag "$(tail -n 10 "$T_DIR/$name.err")"
 	done

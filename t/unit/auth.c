@@ -285,7 +285,7 @@ static void test_cluster(void)
 	is_int(step_challenge(&s), -FFFS_EBADCLUSTER,
 	       "server refuses a HELLO from another cluster");
 	ok(has(s.srv.reason, "peer 'node 7 (storage)' is in cluster 'prod', "
-			     "we are in 'lab'"),
+			     "this server is in 'lab'"),
 	   "reason names the peer and both clusters");
 	is_int(s.chal_len, 0, "no CHALLENGE written");
 
@@ -312,7 +312,7 @@ static void test_version(void)
 	n = forge_hello(buf, 5, 6, "lab", 9, ROLE_BENCH);
 	is_int(server_on(&st, buf, n), -FFFS_EBADVERSION,
 	       "HELLO with only newer versions is refused");
-	snprintf(want, sizeof(want), "speaks protocol 5..6, we speak %d..%d",
+	snprintf(want, sizeof(want), "speaks protocol 5..6, this server speaks %d..%d",
 		 AUTH_PROTO_MIN, AUTH_PROTO_MAX);
 	ok(has(st.reason, "peer 'node 9 (bench)'") && has(st.reason, want),
 	   "reason names the peer and both ranges");

@@ -188,6 +188,111 @@ static void test_chaining(uint8_t *buf)
 	       "empty piece leaves the crc alone");
 }
 
+/* Two and three pieces of random buffers at random splits, joined with
+ * crc32c_combine(), give the CRC of the whole. */
+static void test_combine(uint8_t *buf, size_t cap)
+{
+	int bad = 0;
+
+	rng_fill(buf, cap);
+	for (int k = 0; k < 2000; k++) {
+		size_t n = k < 100 ? rng() % (cap + 1) : rng() % 8193;
+		size_t i = rng() % (n + 1), j = i + rng() % (n - i + 1);
+		uint32_t whole = crc32c(0, buf, n), a = crc32c(0, buf, i);
+		uint32_t b = crc32c(0, buf + i, j - i), c;
+
+		c = crc32c(0, buf + j, n - j);
+		bad += crc32c_combine(a, crc32c(0, buf + i, n - i), n - i) !=
+		       whole;
+		bad += crc32c_combine(crc32c_combine(a, b, j - i), c, n - j) !=
+		       whole;
+	}
+	is_int(bad, 0, "combine at random splits == crc of the whole");
+	bad = 0;
+	for (size_t i = 0; i <= 300; i++)
+		bad += crc32c_combine(crc32c(0, buf, i),
+				      crc32c(0, buf + i, 300 - i),
+				      300 - i) != crc32c(0, buf, 300);
+	is_int(bad, 0, "combine at every split of 300 bytes");
+	is_int(crc32c_combine(0x12345678, 0, 0), 0x12345678,
+	       "combine with an empty second piece");
+	is_int(crc32c_combine(0, 0xe3069283u, 9), 0xe3069283u,
+	       "combine with an empty first piece");
+}
+
+static void test_zeros_small(const uint8_t *zero, size_t cap)
+{
+	static const size_t lens[] = { 0,    1,	   2,	 3,	7,     8,
+				       9,    31,   32,	 255,	256,   4095,
+				       4096, 4097, 8192, 24575, 24576, 65536 };
+	char msg[96];
+	int bad = 0;
+
+	is_int(crc32c_zeros(0), 0, "zeros(0) == 0");
+	is_int(crc32c_zeros(32), 0x8a9136aau, "zeros(32) check value");
+	for (size_t i = 0; i < FFFS_ARRAY_LEN(lens); i++)
+		bad += crc32c_zeros(lens[i]) != crc32c(0, zero, lens[i]);
+	for (size_t n = 0; n <= 1024; n++)
+		bad += crc32c_zeros(n) != crc32c(0, zero, n);
+	for (int k = 0; k < 100; k++) {
+		size_t n = rng() % (cap + 1);
+
+		if (crc32c_zeros(n) == crc32c(0, zero, n))
+			continue;
+		snprintf(msg, sizeof(msg), "zeros(%zu) wrong", n);
+		diag(msg);
+		bad++;
+	}
+	is_int(bad, 0, "zeros(n) == crc of n zero bytes, n up to 1 MiB");
+	is_int(crc32c_zeros(cap), crc32c(0, zero, cap), "zeros(1 MiB)");
+}
+
+/* CRC of n zero bytes the slow way: whole MiBs through a shift table built
+ * by the table path, the rest through the table path itself. */
+static uint32_t ref_zeros(const uint32_t tab[4][256], const uint8_t *zero,
+			  uint64_t n)
+{
+	uint32_t reg = 0xffffffffu;
+
+	for (uint64_t q = n >> 20; q; q--)
+		reg = crc_shift(tab, reg);
+	return ~crc_sw(reg, zero, (size_t)(n & ((1u << 20) - 1)));
+}
+
+static void test_zeros_large(const uint8_t *zero, size_t cap)
+{
+	static const uint64_t lens[] = { (1ull << 32) - 1, 1ull << 32,
+					 (1ull << 32) + 1, (5ull << 30) + 12345,
+					 (1ull << 40) + 4097 };
+	static uint32_t tab[4][256];
+	uint64_t n = (1ull << 32) + 3, left;
+	uint32_t c = 0;
+	int bad = 0;
+
+	FFFS_ASSERT(cap == 1u << 20);
+	crc_init_shift(tab, cap);
+	for (size_t i = 0; i < FFFS_ARRAY_LEN(lens); i++)
+		bad += crc32c_zeros(lens[i]) != ref_zeros(tab, zero, lens[i]);
+	is_int(bad, 0, "zeros(n) past 4 GiB == shift-table reference");
+	for (left = n; left; left -= left < cap ? left : cap)
+		c = crc32c(c, zero, left < cap ? left : cap);
+	is_int(crc32c_zeros(n), c, "zeros(4 GiB + 3) == chained crc32c");
+	bad = 0;
+	for (int k = 0; k < 200; k++) {
+		size_t a = rng() >> (rng() % 64), b = rng() >> (rng() % 64);
+
+		if (a > SIZE_MAX - b)
+			a = SIZE_MAX - b;
+		bad += crc32c_zeros(a + b) !=
+		       crc32c_combine(crc32c_zeros(a), crc32c_zeros(b), b);
+	}
+	bad += crc32c_zeros(SIZE_MAX) !=
+	       crc32c_combine(crc32c_zeros(1), crc32c_zeros(SIZE_MAX - 1),
+			      SIZE_MAX - 1);
+	is_int(bad, 0,
+	       "zeros(a + b) == combine(zeros(a), zeros(b)) up to 2^64");
+}
+
 int main(void)
 {
 	size_t cap = 1 << 20;
@@ -200,6 +305,10 @@ int main(void)
 	test_block_edges(buf);
 	test_random_lengths(buf, cap);
 	test_chaining(buf);
+	test_combine(buf, cap);
+	memset(buf, 0, cap);
+	test_zeros_small(buf, cap);
+	test_zeros_large(buf, cap);
 	free(buf);
 	return done_testing();
 }

@@ -1,0 +1,593 @@
+/* chain/metastore.c - a target's chunk metadata in LMDB, written by one
+ * committer thread in group-committed batches. */
+#define LOG_SUBSYS "metastore"
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "chain/chunkmeta.h"
+#include "chain/metastore.h"
+#include "fffs.h"
+#include "net/loop.h"
+#include "net/pack.h"
+
+#define INFO_FORMAT 1
+#define INFO_KEY    "info"
+#define UUID_STRLEN 37
+
+struct metastore {
+	char *dir;
+	MDB_env *env;
+	MDB_dbi info_dbi, chunks_dbi;
+	int (*barrier)(void *arg);
+	void *barrier_arg;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct metastore_op *head, *tail; /* queued, not yet taken */
+	bool stop;
+};
+
+/* LMDB's own codes as negative errno-style codes; LMDB passes system
+ * errors through as positive errno values. */
+static int ms_err(int rc)
+{
+	if (rc == 0)
+		return 0;
+	if (rc == MDB_NOTFOUND)
+		return -ENOENT;
+	if (rc == MDB_MAP_FULL)
+		return -ENOSPC;
+	if (rc > 0)
+		return -rc;
+	return -EIO;
+}
+
+/* ---- opening ------------------------------------------------------------- */
+
+static const char *uuid_str(const uint8_t u[16], char buf[UUID_STRLEN])
+{
+	char *p = buf;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		snprintf(p, 3, "%02x", u[i]);
+		p += 2;
+	}
+	return buf;
+}
+
+/* mkdir -p with mode 0700 for what is created. */
+static int mkdir_p(const char *dir, char *err, size_t errlen)
+{
+	char *path = xstrdup(dir);
+	struct stat st;
+	int rc = 0;
+
+	if (!*path) {
+		rc = -EINVAL;
+		goto out;
+	}
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			rc = -errno;
+		*p = '/';
+		if (rc)
+			goto out;
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	else if (stat(path, &st) < 0)
+		rc = -errno;
+	else if (!S_ISDIR(st.st_mode))
+		rc = -ENOTDIR;
+out:
+	if (rc)
+		snprintf(err, errlen, "cannot create state dir '%s': %s", dir,
+			 fffs_strerror(rc));
+	free(path);
+	return rc;
+}
+
+static size_t info_encode(const struct metastore_info *info, uint8_t *buf,
+			  size_t cap)
+{
+	struct pack pk;
+
+	pack_init(&pk, buf, cap);
+	pack_u8(&pk, INFO_FORMAT);
+	pack_u64(&pk, info->target_id);
+	pack_bytes(&pk, info->uuid, sizeof(info->uuid));
+	pack_strn(&pk, info->cluster,
+		  strnlen(info->cluster, sizeof(info->cluster) - 1));
+	FFFS_ASSERT(!pk.err);
+	return pack_len(&pk);
+}
+
+static int info_decode(const MDB_val *v, struct metastore_info *info)
+{
+	struct unpack up;
+	uint8_t format;
+
+	unpack_init(&up, v->mv_data, v->mv_size);
+	format = unpack_u8(&up);
+	info->target_id = unpack_u64(&up);
+	unpack_bytes(&up, info->uuid, sizeof(info->uuid));
+	unpack_cstr(&up, info->cluster, sizeof(info->cluster));
+	if (unpack_finish(&up) || format != INFO_FORMAT)
+		return -FFFS_EBADFRAME;
+	return 0;
+}
+
+/* Compare the recorded info with the caller's; -EINVAL naming both. */
+static int info_check(struct metastore *ms, const MDB_val *v,
+		      const struct metastore_info *want, char *err,
+		      size_t errlen)
+{
+	char have_uuid[UUID_STRLEN], want_uuid[UUID_STRLEN];
+	struct metastore_info have;
+
+	if (info_decode(v, &have) < 0) {
+		snprintf(err, errlen, "state dir '%s': corrupt info record",
+			 ms->dir);
+		return -FFFS_EBADFRAME;
+	}
+	if (have.target_id == want->target_id &&
+	    !memcmp(have.uuid, want->uuid, sizeof(have.uuid)))
+		return 0;
+	snprintf(err, errlen,
+		 "state dir '%s' belongs to target %llu (uuid %s), not target "
+		 "%llu (uuid %s)",
+		 ms->dir, (unsigned long long)have.target_id,
+		 uuid_str(have.uuid, have_uuid),
+		 (unsigned long long)want->target_id,
+		 uuid_str(want->uuid, want_uuid));
+	return -EINVAL;
+}
+
+static int ms_dbs_open(struct metastore *ms, MDB_txn *txn)
+{
+	int rc = mdb_dbi_open(txn, "info", MDB_CREATE, &ms->info_dbi);
+
+	if (!rc)
+		rc = mdb_dbi_open(txn, "chunks", MDB_CREATE, &ms->chunks_dbi);
+	return rc;
+}
+
+/* A new store: record info. Returns an LMDB code. */
+static int ms_info_put(struct metastore *ms, MDB_txn *txn, MDB_val *k,
+		       const struct metastore_info *info)
+{
+	uint8_t buf[128];
+	MDB_val v = { 0, buf };
+
+	v.mv_size = info_encode(info, buf, sizeof(buf));
+	return mdb_put(txn, ms->info_dbi, k, &v, 0);
+}
+
+/* Open both databases, then check or record info, in one write txn (the
+ * dbi handles last only if it commits). */
+static int ms_setup(struct metastore *ms, const struct metastore_info *info,
+		    bool *created, char *err, size_t errlen)
+{
+	MDB_val k = { strlen(INFO_KEY), INFO_KEY }, v;
+	MDB_txn *txn;
+	int rc, mrc;
+
+	mrc = mdb_txn_begin(ms->env, NULL, 0, &txn);
+	if (mrc)
+		goto out_err;
+	mrc = ms_dbs_open(ms, txn);
+	if (!mrc)
+		mrc = mdb_get(txn, ms->info_dbi, &k, &v);
+	*created = mrc == MDB_NOTFOUND;
+	if (*created)
+		mrc = ms_info_put(ms, txn, &k, info);
+	if (mrc)
+		goto out_abort_err;
+	rc = *created ? 0 : info_check(ms, &v, info, err, errlen);
+	if (rc)
+		goto out_abort;
+	mrc = mdb_txn_commit(txn);
+	if (mrc)
+		goto out_err;
+	return 0;
+out_abort:
+	mdb_txn_abort(txn);
+	return rc;
+out_abort_err:
+	mdb_txn_abort(txn);
+out_err:
+	snprintf(err, errlen, "cannot set up chunk metadata in '%s': %s",
+		 ms->dir, mdb_strerror(mrc));
+	return ms_err(mrc);
+}
+
+static int ms_env_open(struct metastore *ms, uint64_t map_size, char *err,
+		       size_t errlen)
+{
+	int rc;
+
+	rc = mdb_env_create(&ms->env);
+	if (rc)
+		goto out_err;
+	rc = mdb_env_set_maxdbs(ms->env, 4);
+	if (!rc)
+		rc = mdb_env_set_mapsize(ms->env, (size_t)map_size);
+	if (!rc)
+		rc = mdb_env_open(ms->env, ms->dir, MDB_NOTLS, 0600);
+	if (!rc)
+		return 0;
+	mdb_env_close(ms->env);
+	ms->env = NULL;
+out_err:
+	snprintf(err, errlen, "cannot open chunk metadata in '%s': %s", ms->dir,
+		 mdb_strerror(rc));
+	return ms_err(rc);
+}
+
+static void *ms_committer(void *arg);
+
+int metastore_open(const char *dir, const struct metastore_info *info,
+		   uint64_t map_size, int (*barrier)(void *arg),
+		   void *barrier_arg, bool *created, struct metastore **out,
+		   char *err, size_t errlen)
+{
+	struct metastore *ms;
+	int rc;
+
+	*out = NULL;
+	rc = mkdir_p(dir, err, errlen);
+	if (rc)
+		return rc;
+	ms = xcalloc(1, sizeof(*ms));
+	ms->dir = xstrdup(dir);
+	ms->barrier = barrier;
+	ms->barrier_arg = barrier_arg;
+	rc = ms_env_open(ms, map_size, err, errlen);
+	if (rc)
+		goto out_free;
+	rc = ms_setup(ms, info, created, err, errlen);
+	if (rc)
+		goto out_env;
+	pthread_mutex_init(&ms->lock, NULL);
+	pthread_cond_init(&ms->cond, NULL);
+	rc = -pthread_create(&ms->thread, NULL, ms_committer, ms);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the committer of '%s': %s",
+			 dir, fffs_strerror(rc));
+		goto out_sync;
+	}
+	*out = ms;
+	return 0;
+out_sync:
+	pthread_cond_destroy(&ms->cond);
+	pthread_mutex_destroy(&ms->lock);
+out_env:
+	mdb_env_close(ms->env);
+out_free:
+	free(ms->dir);
+	free(ms);
+	return rc;
+}
+
+void metastore_close(struct metastore *ms)
+{
+	if (!ms)
+		return;
+	pthread_mutex_lock(&ms->lock);
+	ms->stop = true;
+	pthread_cond_signal(&ms->cond);
+	pthread_mutex_unlock(&ms->lock);
+	pthread_join(ms->thread, NULL);
+	FFFS_ASSERT(!ms->head);
+	pthread_cond_destroy(&ms->cond);
+	pthread_mutex_destroy(&ms->lock);
+	mdb_env_close(ms->env);
+	free(ms->dir);
+	free(ms);
+}
+
+/* ---- reads ----------------------------------------------------------------
+ */
+
+static int ms_read_begin(struct metastore *ms, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(ms->env, NULL, MDB_RDONLY, txn);
+
+	if (rc)
+		log_error("cannot read chunk metadata in '%s': %s", ms->dir,
+			  mdb_strerror(rc));
+	return ms_err(rc);
+}
+
+/* Key and value of a record into id and m; logs a corrupt one. */
+static int ms_record(struct metastore *ms, const MDB_val *k, const MDB_val *v,
+		     struct chunk_id *id, struct chunk_meta *m)
+{
+	char idbuf[CHUNK_ID_STRLEN];
+	int rc;
+
+	rc = chunk_key_decode(k->mv_data, k->mv_size, id);
+	if (rc) {
+		log_error("corrupt chunk key of %zu bytes in '%s'", k->mv_size,
+			  ms->dir);
+		return rc;
+	}
+	rc = chunk_meta_decode(v->mv_data, v->mv_size, m);
+	if (rc)
+		log_error("corrupt metadata of chunk %s in '%s'",
+			  chunk_id_str(id, idbuf, sizeof(idbuf)), ms->dir);
+	return rc;
+}
+
+int metastore_get(struct metastore *ms, const struct chunk_id *id,
+		  struct chunk_meta *m)
+{
+	uint8_t key[CHUNK_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, v;
+	struct chunk_id got;
+	MDB_txn *txn;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	chunk_key_encode(id, key);
+	rc = ms_read_begin(ms, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_get(txn, ms->chunks_dbi, &k, &v);
+	if (rc == 0) {
+		rc = ms_record(ms, &k, &v, &got, m);
+	} else {
+		if (rc != MDB_NOTFOUND)
+			log_error("cannot read chunk metadata in '%s': %s",
+				  ms->dir, mdb_strerror(rc));
+		rc = ms_err(rc);
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Position c on the last record whose key is below (inode + 1, 0). */
+static int ms_seek_last(MDB_cursor *c, uint64_t inode, MDB_val *k, MDB_val *v)
+{
+	struct chunk_id next = { inode + 1, 0 };
+	uint8_t key[CHUNK_KEY_LEN];
+	int rc;
+
+	if (inode == UINT64_MAX)
+		return mdb_cursor_get(c, k, v, MDB_LAST);
+	chunk_key_encode(&next, key);
+	k->mv_size = sizeof(key);
+	k->mv_data = key;
+	rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		return mdb_cursor_get(c, k, v, MDB_LAST);
+	if (rc)
+		return rc;
+	return mdb_cursor_get(c, k, v, MDB_PREV);
+}
+
+int metastore_last(struct metastore *ms, uint64_t inode, struct chunk_id *id,
+		   struct chunk_meta *m)
+{
+	MDB_cursor *c;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	rc = ms_read_begin(ms, &txn);
+	if (rc)
+		return rc;
+	rc = ms_err(mdb_cursor_open(txn, ms->chunks_dbi, &c));
+	if (rc)
+		goto out_txn;
+	rc = ms_err(ms_seek_last(c, inode, &k, &v));
+	if (rc)
+		goto out_cursor;
+	rc = ms_record(ms, &k, &v, id, m);
+	if (!rc && id->inode != inode) {
+		chunk_meta_release(m);
+		memset(m, 0, sizeof(*m));
+		rc = -ENOENT;
+	}
+out_cursor:
+	mdb_cursor_close(c);
+out_txn:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* One record of a scan: decode, call fn, release. */
+static int ms_scan_one(struct metastore *ms, const MDB_val *k, const MDB_val *v,
+		       int (*fn)(void *arg, const struct chunk_id *id,
+				 const struct chunk_meta *m),
+		       void *arg)
+{
+	struct chunk_meta m;
+	struct chunk_id id;
+	int rc;
+
+	rc = ms_record(ms, k, v, &id, &m);
+	if (rc)
+		return rc;
+	rc = fn(arg, &id, &m);
+	chunk_meta_release(&m);
+	return rc;
+}
+
+int metastore_scan(struct metastore *ms, const struct chunk_id *start,
+		   int (*fn)(void *arg, const struct chunk_id *id,
+			     const struct chunk_meta *m),
+		   void *arg)
+{
+	uint8_t key[CHUNK_KEY_LEN];
+	MDB_val k = { sizeof(key), key }, v;
+	MDB_cursor *c;
+	MDB_txn *txn;
+	int rc, mrc;
+
+	chunk_key_encode(start, key);
+	rc = ms_read_begin(ms, &txn);
+	if (rc)
+		return rc;
+	rc = ms_err(mdb_cursor_open(txn, ms->chunks_dbi, &c));
+	if (rc)
+		goto out_txn;
+	for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && !rc;
+	     mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+		rc = ms_scan_one(ms, &k, &v, fn, arg);
+	if (!rc && mrc != MDB_NOTFOUND) {
+		log_error("cannot scan chunk metadata in '%s': %s", ms->dir,
+			  mdb_strerror(mrc));
+		rc = ms_err(mrc);
+	}
+	mdb_cursor_close(c);
+out_txn:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+uint64_t metastore_count(struct metastore *ms)
+{
+	MDB_stat st;
+	MDB_txn *txn;
+	int rc;
+
+	if (ms_read_begin(ms, &txn))
+		return 0;
+	rc = mdb_stat(txn, ms->chunks_dbi, &st);
+	mdb_txn_abort(txn);
+	if (rc) {
+		log_error("cannot count chunks in '%s': %s", ms->dir,
+			  mdb_strerror(rc));
+		return 0;
+	}
+	return st.ms_entries;
+}
+
+/* ---- writes: the committer ----------------------------------------------- */
+
+void metastore_submit(struct metastore *ms, struct metastore_op *op)
+{
+	FFFS_ASSERT(op->core && op->msg.cb);
+	op->next = NULL;
+	op->val = NULL;
+	op->val_len = 0;
+	if (op->kind == MSOP_PUT) {
+		op->val_len = chunk_meta_size(&op->meta);
+		op->val = xmalloc(op->val_len);
+		chunk_meta_encode(&op->meta, op->val);
+	}
+	pthread_mutex_lock(&ms->lock);
+	FFFS_ASSERT(!ms->stop);
+	if (ms->tail)
+		ms->tail->next = op;
+	else
+		ms->head = op;
+	ms->tail = op;
+	pthread_cond_signal(&ms->cond);
+	pthread_mutex_unlock(&ms->lock);
+}
+
+static int ms_apply_one(struct metastore *ms, MDB_txn *txn,
+			struct metastore_op *op)
+{
+	uint8_t key[CHUNK_KEY_LEN];
+	MDB_val k = { sizeof(key), key };
+	MDB_val v = { op->val_len, op->val };
+	int rc;
+
+	chunk_key_encode(&op->id, key);
+	if (op->kind == MSOP_PUT)
+		return mdb_put(txn, ms->chunks_dbi, &k, &v, 0);
+	FFFS_ASSERT(op->kind == MSOP_DEL);
+	rc = mdb_del(txn, ms->chunks_dbi, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Barrier, then every op in one write txn; 0 or a negative error. */
+static int ms_apply(struct metastore *ms, struct metastore_op *batch)
+{
+	MDB_txn *txn;
+	int rc = 0;
+
+	if (ms->barrier)
+		rc = ms->barrier(ms->barrier_arg);
+	if (rc)
+		return rc;
+	rc = mdb_txn_begin(ms->env, NULL, 0, &txn);
+	if (rc)
+		return ms_err(rc);
+	for (struct metastore_op *op = batch; op && !rc; op = op->next)
+		rc = ms_apply_one(ms, txn, op);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return ms_err(rc);
+	}
+	return ms_err(mdb_txn_commit(txn));
+}
+
+/* Completions in submission order; an op may be reused once posted. */
+static void ms_complete(struct metastore_op *batch, int result)
+{
+	struct metastore_op *next;
+
+	for (struct metastore_op *op = batch; op; op = next) {
+		next = op->next;
+		op->result = result;
+		free(op->val);
+		op->val = NULL;
+		core_post(op->core, &op->msg);
+	}
+}
+
+static size_t ms_batch_len(const struct metastore_op *batch)
+{
+	size_t n = 0;
+
+	for (; batch; batch = batch->next)
+		n++;
+	return n;
+}
+
+/* Wait for work; the whole queue, or NULL once stopped and drained. */
+static struct metastore_op *ms_take(struct metastore *ms)
+{
+	struct metastore_op *batch;
+
+	pthread_mutex_lock(&ms->lock);
+	while (!ms->head && !ms->stop)
+		pthread_cond_wait(&ms->cond, &ms->lock);
+	batch = ms->head;
+	ms->head = ms->tail = NULL;
+	pthread_mutex_unlock(&ms->lock);
+	return batch;
+}
+
+static void *ms_committer(void *arg)
+{
+	struct metastore *ms = arg;
+	struct metastore_op *batch;
+	int rc;
+
+	pthread_setname_np(pthread_self(), "fffs-metastore");
+	while ((batch = ms_take(ms))) {
+		rc = ms_apply(ms, batch);
+		if (rc)
+			log_warn("chunk metadata batch of %zu ops in '%s' "
+				 "failed: %s",
+				 ms_batch_len(batch), ms->dir,
+				 fffs_strerror(rc));
+		ms_complete(batch, rc);
+	}
+	return NULL;
+}

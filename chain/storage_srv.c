@@ -1,0 +1,435 @@
+/* chain/storage_srv.c - storage RPCs: decode, hop to the owner core, run the
+ * chunk operation, hop back, reply. */
+#define LOG_SUBSYS "storsrv"
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/config.h"
+#include "chain/storage_srv.h"
+#include "net/iobuf.h"
+#include "net/pack.h"
+
+struct batch;
+typedef void (*batch_fn)(struct core *c, struct batch *b);
+
+/* One chunk operation of a request, on its way to the owner and back. */
+struct hop {
+	struct store_op op;
+	struct loop_msg go, back;
+	struct store_target *t;
+	struct batch *b;
+};
+
+/* A request's chunk operations; finish() replies once all are back. */
+struct batch {
+	struct rpc_req *req;
+	struct core *home;
+	batch_fn finish;
+	uint32_t n, pending;
+	void *payload; /* write: the request bulk */
+	struct hop hops[];
+};
+
+static struct store *the_store; /* set once before serving */
+
+void storage_srv_init(struct store *s)
+{
+	the_store = s;
+}
+
+static struct batch *batch_new(struct core *c, struct rpc_req *req, uint32_t n,
+			       batch_fn finish)
+{
+	struct batch *b = xcalloc(1, sizeof(*b) + n * sizeof(struct hop));
+
+	b->req = req;
+	b->home = c;
+	b->n = n;
+	b->finish = finish;
+	core_hold(c);
+	for (uint32_t i = 0; i < n; i++)
+		b->hops[i].b = b;
+	return b;
+}
+
+static void batch_free(struct core *c, struct batch *b)
+{
+	for (uint32_t i = 0; i < b->n; i++)
+		iobuf_free_any(c, b->hops[i].op.out_buf);
+	iobuf_free_any(c, b->payload);
+	core_unhold(b->home);
+	free(b);
+}
+
+static void batch_release(void *arg)
+{
+	batch_free(core_self(), arg);
+}
+
+static void hop_back(struct core *c, struct loop_msg *m)
+{
+	struct hop *h = fffs_container_of(m, struct hop, back);
+	struct batch *b = h->b;
+
+	if (--b->pending == 0)
+		b->finish(c, b);
+}
+
+static void hop_done(struct core *c, struct store_op *op)
+{
+	struct hop *h = fffs_container_of(op, struct hop, op);
+
+	h->back.cb = hop_back;
+	core_post(h->b->home, &h->back);
+}
+
+static void hop_go(struct core *c, struct loop_msg *m)
+{
+	struct hop *h = fffs_container_of(m, struct hop, go);
+
+	h->op.done = hop_done;
+	store_submit(c, h->t, &h->op);
+}
+
+/* Send every hop that has a target to its owner; a hop without one
+ * already carries its status (-ENODEV). */
+static void batch_start(struct core *c, struct batch *b)
+{
+	b->pending = 1; /* until every hop is sent */
+	for (uint32_t i = 0; i < b->n; i++) {
+		struct hop *h = &b->hops[i];
+
+		if (!h->t) {
+			h->op.status = -ENODEV;
+			continue;
+		}
+		b->pending++;
+		h->go.cb = hop_go;
+		core_post(store_target_core(h->t), &h->go);
+	}
+	if (--b->pending == 0)
+		b->finish(c, b);
+}
+
+static struct store_target *target_of(uint64_t id)
+{
+	struct store_target *t = store_target_find(the_store, id);
+
+	if (!t)
+		log_debug("request for target %llu, which is not on this "
+			  "server",
+			  (unsigned long long)id);
+	return t;
+}
+
+/* ---- write and truncate: one operation, answered with its results
+ * ----------------- */
+
+static void single_finish(struct core *c, struct batch *b)
+{
+	struct store_op *op = &b->hops[0].op;
+	uint8_t buf[16];
+	struct pack pk;
+
+	pack_init(&pk, buf, sizeof(buf));
+	pack_u64(&pk, op->version);
+	pack_u32(&pk, op->out_length);
+	pack_u32(&pk, op->out_crc);
+	rpc_reply(c, b->req, op->status, buf, op->status ? 0 : 16, NULL, 0,
+		  NULL, NULL);
+	batch_free(c, b);
+}
+
+static int h_write(struct core *c, struct rpc_req *req)
+{
+	struct unpack up;
+	struct batch *b;
+	struct store_op *op;
+	uint64_t target;
+
+	b = batch_new(c, req, 1, single_finish);
+	op = &b->hops[0].op;
+	op->kind = SOP_WRITE;
+	unpack_init(&up, req->body, req->body_len);
+	target = unpack_u64(&up);
+	op->id.inode = unpack_u64(&up);
+	op->id.index = unpack_u32(&up);
+	op->offset = unpack_u32(&up);
+	op->length = unpack_u32(&up);
+	op->chunk_size = unpack_u32(&up);
+	op->crc = unpack_u32(&up);
+	op->client = unpack_u64(&up);
+	op->req_id = unpack_u64(&up);
+	if (unpack_finish(&up) || req->bulk_len != op->length) {
+		batch_free(c, b);
+		return unpack_finish(&up) ? -FFFS_EBADFRAME : -EINVAL;
+	}
+	b->payload = rpc_req_take_bulk(req);
+	op->data = b->payload ? b->payload : (const uint8_t *)"";
+	b->hops[0].t = target_of(target);
+	batch_start(c, b);
+	return 0;
+}
+
+static int h_truncate(struct core *c, struct rpc_req *req)
+{
+	struct unpack up;
+	struct batch *b;
+	struct store_op *op;
+	uint64_t target;
+
+	b = batch_new(c, req, 1, single_finish);
+	op = &b->hops[0].op;
+	op->kind = SOP_TRUNCATE;
+	unpack_init(&up, req->body, req->body_len);
+	target = unpack_u64(&up);
+	op->id.inode = unpack_u64(&up);
+	op->id.index = unpack_u32(&up);
+	op->length = unpack_u32(&up);
+	op->chunk_size = unpack_u32(&up);
+	op->client = unpack_u64(&up);
+	op->req_id = unpack_u64(&up);
+	if (unpack_finish(&up)) {
+		batch_free(c, b);
+		return -FFFS_EBADFRAME;
+	}
+	b->hops[0].t = target_of(target);
+	batch_start(c, b);
+	return 0;
+}
+
+/* ---- batched read and remove
+ * ------------------------------------------------------- */
+
+static void read_finish(struct core *c, struct batch *b)
+{
+	size_t cap = 4 + (size_t)b->n * 20;
+	struct iovec *iov = xcalloc(b->n ? b->n : 1, sizeof(*iov));
+	uint8_t *body = xmalloc(cap);
+	struct pack pk;
+	int niov = 0;
+
+	pack_init(&pk, body, cap);
+	pack_u32(&pk, b->n);
+	for (uint32_t i = 0; i < b->n; i++) {
+		struct store_op *op = &b->hops[i].op;
+
+		pack_i32(&pk, op->status);
+		pack_u32(&pk, op->status ? 0 : op->out_length);
+		pack_u32(&pk, op->status ? 0 : op->out_crc);
+		pack_u64(&pk, op->version);
+		if (!op->status && op->out_length)
+			iov[niov++] =
+				(struct iovec){ op->out_data, op->out_length };
+	}
+	rpc_replyv(c, b->req, 0, body, (uint32_t)pack_len(&pk), iov, niov,
+		   batch_release, b);
+	free(iov);
+	free(body);
+}
+
+static int h_read(struct core *c, struct rpc_req *req)
+{
+	uint64_t total = 0, max = (uint64_t)config_int(CFG_rpc_max_bulk);
+	struct unpack up;
+	struct batch *b;
+	uint32_t n;
+
+	unpack_init(&up, req->body, req->body_len);
+	n = unpack_u32(&up);
+	if (up.err || n > STOR_BATCH_MAX || unpack_left(&up) != n * 32ull)
+		return -FFFS_EBADFRAME;
+	b = batch_new(c, req, n, read_finish);
+	for (uint32_t i = 0; i < n; i++) {
+		struct store_op *op = &b->hops[i].op;
+
+		op->kind = SOP_READ;
+		b->hops[i].t = target_of(unpack_u64(&up));
+		op->id.inode = unpack_u64(&up);
+		op->id.index = unpack_u32(&up);
+		op->offset = unpack_u32(&up);
+		op->length = unpack_u32(&up);
+		total += op->length;
+	}
+	if (unpack_finish(&up) || total > max) {
+		log_warn("read batch from %s asks for %llu bytes, more than "
+			 "rpc_max_bulk (%llu)",
+			 rpc_req_peer(req), (unsigned long long)total,
+			 (unsigned long long)max);
+		batch_free(c, b);
+		return -EINVAL;
+	}
+	batch_start(c, b);
+	return 0;
+}
+
+static void remove_finish(struct core *c, struct batch *b)
+{
+	size_t cap = 4 + (size_t)b->n * 4;
+	uint8_t *body = xmalloc(cap);
+	struct pack pk;
+
+	pack_init(&pk, body, cap);
+	pack_u32(&pk, b->n);
+	for (uint32_t i = 0; i < b->n; i++)
+		pack_i32(&pk, b->hops[i].op.status);
+	rpc_reply(c, b->req, 0, body, (uint32_t)pack_len(&pk), NULL, 0, NULL,
+		  NULL);
+	free(body);
+	batch_free(c, b);
+}
+
+static int h_remove(struct core *c, struct rpc_req *req)
+{
+	struct unpack up;
+	struct batch *b;
+	uint32_t n;
+
+	unpack_init(&up, req->body, req->body_len);
+	n = unpack_u32(&up);
+	if (up.err || n > STOR_BATCH_MAX || unpack_left(&up) != n * 20ull)
+		return -FFFS_EBADFRAME;
+	b = batch_new(c, req, n, remove_finish);
+	for (uint32_t i = 0; i < n; i++) {
+		b->hops[i].op.kind = SOP_REMOVE;
+		b->hops[i].t = target_of(unpack_u64(&up));
+		b->hops[i].op.id.inode = unpack_u64(&up);
+		b->hops[i].op.id.index = unpack_u32(&up);
+	}
+	batch_start(c, b);
+	return 0;
+}
+
+/* ---- answered on the connection's core: last chunk, space, dump
+ * --------------------- */
+
+static int h_query_last(struct core *c, struct rpc_req *req)
+{
+	struct store_target *t;
+	uint32_t index, length;
+	uint8_t buf[8];
+	struct unpack up;
+	struct pack pk;
+	uint64_t target, inode;
+	int rc;
+
+	unpack_init(&up, req->body, req->body_len);
+	target = unpack_u64(&up);
+	inode = unpack_u64(&up);
+	if (unpack_finish(&up))
+		return -FFFS_EBADFRAME;
+	t = target_of(target);
+	if (!t)
+		return -ENODEV;
+	rc = store_last(t, inode, &index, &length);
+	if (rc)
+		return rc;
+	pack_init(&pk, buf, sizeof(buf));
+	pack_u32(&pk, index);
+	pack_u32(&pk, length);
+	rpc_reply(c, req, 0, buf, sizeof(buf), NULL, 0, NULL, NULL);
+	return 0;
+}
+
+static int h_space(struct core *c, struct rpc_req *req)
+{
+	int n = store_target_count(the_store);
+	size_t cap = 4 + (size_t)n * 41;
+	uint8_t *buf = xmalloc(cap);
+	struct pack pk;
+
+	pack_init(&pk, buf, cap);
+	pack_u32(&pk, (uint32_t)n);
+	for (int i = 0; i < n; i++) {
+		struct store_space sp;
+
+		store_target_space(store_target_at(the_store, i), &sp);
+		pack_u64(&pk, sp.id);
+		pack_u8(&pk, (uint8_t)sp.state);
+		pack_u64(&pk, sp.capacity);
+		pack_u64(&pk, sp.used);
+		pack_u64(&pk, sp.free);
+		pack_u64(&pk, sp.chunks);
+	}
+	rpc_reply(c, req, 0, buf, (uint32_t)pack_len(&pk), NULL, 0, NULL, NULL);
+	free(buf);
+	return 0;
+}
+
+#define DUMP_ENTRY 40
+
+struct dump {
+	struct pack pk;
+	uint32_t n, max;
+	bool more;
+};
+
+static int dump_one(void *arg, const struct chunk_id *id,
+		    const struct chunk_meta *m)
+{
+	struct dump *d = arg;
+
+	if (d->n == d->max) {
+		d->more = true;
+		return 1;
+	}
+	pack_u64(&d->pk, id->inode);
+	pack_u32(&d->pk, id->index);
+	pack_u32(&d->pk, m->length);
+	pack_u64(&d->pk, m->committed);
+	pack_u64(&d->pk, m->pending);
+	pack_u32(&d->pk, m->chain_ver);
+	pack_u32(&d->pk, m->crc);
+	d->n++;
+	return 0;
+}
+
+static int h_dump(struct core *c, struct rpc_req *req)
+{
+	uint32_t limit =
+		(uint32_t)((config_int(CFG_rpc_max_body) - 8) / DUMP_ENTRY);
+	struct dump d = { .max = 0 };
+	struct chunk_id start;
+	struct store_target *t;
+	struct unpack up;
+	uint8_t *buf;
+	int rc;
+
+	unpack_init(&up, req->body, req->body_len);
+	t = target_of(unpack_u64(&up));
+	start.inode = unpack_u64(&up);
+	start.index = unpack_u32(&up);
+	d.max = unpack_u32(&up);
+	if (unpack_finish(&up))
+		return -FFFS_EBADFRAME;
+	if (!t)
+		return -ENODEV;
+	d.max = d.max && d.max < limit ? d.max : limit;
+	buf = xmalloc(8 + (size_t)d.max * DUMP_ENTRY);
+	pack_init(&d.pk, buf + 4, (size_t)d.max * DUMP_ENTRY + 4);
+	rc = store_scan(t, &start, dump_one, &d);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	pack_u8(&d.pk, d.more);
+	buf[0] = (uint8_t)d.n;
+	buf[1] = (uint8_t)(d.n >> 8);
+	buf[2] = (uint8_t)(d.n >> 16);
+	buf[3] = (uint8_t)(d.n >> 24);
+	rpc_reply(c, req, 0, buf, (uint32_t)(4 + pack_len(&d.pk)), NULL, 0,
+		  NULL, NULL);
+	free(buf);
+	return 0;
+}
+
+const struct rpc_handler storage_handlers[MSG__MAX] = {
+	RPC_HANDLER(PEER_SRV_PING, rpc_handle_ping),
+	RPC_HANDLER(CLI_STOR_WRITE, h_write),
+	RPC_HANDLER(CLI_STOR_READ, h_read),
+	RPC_HANDLER(CLI_STOR_REMOVE, h_remove),
+	RPC_HANDLER(CLI_STOR_TRUNCATE, h_truncate),
+	RPC_HANDLER(CLI_STOR_QUERY_LAST, h_query_last),
+	RPC_HANDLER(CLI_STOR_SPACE, h_space),
+	RPC_HANDLER(CLI_STOR_DUMP, h_dump),
+};
