@@ -312,7 +312,8 @@ static void test_version(void)
 	n = forge_hello(buf, 5, 6, "lab", 9, ROLE_BENCH);
 	is_int(server_on(&st, buf, n), -FFFS_EBADVERSION,
 	       "HELLO with only newer versions is refused");
-	snprintf(want, sizeof(want), "speaks protocol 5..6, this server speaks %d..%d",
+	snprintf(want, sizeof(want),
+		 "speaks protocol 5..6, this server speaks %d..%d",
 		 AUTH_PROTO_MIN, AUTH_PROTO_MAX);
 	ok(has(st.reason, "peer 'node 9 (bench)'") && has(st.reason, want),
 	   "reason names the peer and both ranges");
