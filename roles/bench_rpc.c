@@ -104,9 +104,26 @@ static int serve(const char *uri)
 	return rc;
 }
 
+static void core_init(struct core *c, void *arg)
+{
+	iobuf_register(c);
+}
+
+/* Request bulk lands in the registered arena, as on a storage server. */
+static int server_loops(void)
+{
+	int n = (int)config_int(CFG_cores);
+	int rc = iobuf_setup(n, (size_t)config_int(CFG_io_buffer_size));
+
+	if (!rc)
+		rc = loop_start(n, core_init, NULL);
+	rpc_use_iobuf(true);
+	return rc;
+}
+
 int bench_rpc_server(const struct bench_args *a)
 {
-	int rc = loop_start((int)config_int(CFG_cores), NULL, NULL);
+	int rc = server_loops();
 
 	if (rc) {
 		fprintf(stderr, "fffs bench: cannot start event loops: %s\n",
@@ -534,7 +551,8 @@ static int client_loops(struct driver *d, char *uri, size_t urilen)
 
 	if (!d->a->connect && config_int(CFG_cores) < 2)
 		config_set("cores", "2", err, sizeof(err));
-	rc = loop_start((int)config_int(CFG_cores), NULL, NULL);
+	rc = d->a->connect ? loop_start((int)config_int(CFG_cores), NULL, NULL)
+			   : server_loops();
 	if (rc) {
 		fprintf(stderr, "fffs bench: cannot start event loops: %s\n",
 			fffs_strerror(rc));
