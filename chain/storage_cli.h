@@ -41,19 +41,32 @@
  * Reads and removes are batched: those started in the same loop iteration
  * for the same peer leave as one CLI_STOR_READ (or CLI_STOR_REMOVE) of up
  * to STOR_BATCH_MAX ranges, sent at the end of the iteration (a message
- * the client posts to its own core). A read batch also stays within
- * rpc_max_bulk requested bytes (the server refuses more), so one read may
- * ask for at most that much. The reply's bulk lands in one buffer; each
- * read's done() gets a pointer to its bytes in it, valid only during the
- * callback, with out_length (the range clipped to the chunk's length: 0
- * past the end), crc and version. The library checks every range's bytes
- * against the CRC32C the server sent: a mismatch is -FFFS_ECRC (logged,
- * naming chunk, target and server) and data is NULL. A failed batch (a
- * timeout, a lost connection) fails each of its reads or removes with the
- * same status. Ranges of one batch are independent: one may fail while
- * the others succeed.
+ * the client posts to its own core). The reply's bulk lands in one buffer;
+ * each read's done() gets a pointer to its bytes in it, valid only during
+ * the callback, with out_length (the range clipped to the chunk's length:
+ * 0 past the end), crc and version. The library checks every range's
+ * bytes against the CRC32C the server sent: a mismatch is -FFFS_ECRC
+ * (logged, naming chunk, target and server) and data is NULL. A failed
+ * batch (a timeout, a lost connection) fails each of its reads or removes
+ * with the same status; otherwise the ranges of a batch are independent.
  *
- * Caveats: a chunk is at most CHUNK_MAX_LEN bytes; offset + length of a
+ * A read batch also asks for at most batch_bytes (STOR_BATCH_BYTES unless
+ * set, never more than rpc_max_bulk, which the server refuses); a single
+ * read may ask for up to rpc_max_bulk. Why a cap: the server answers a
+ * batch once its slowest range is read, as one frame, so large reads in
+ * one batch wait for each other and then for the whole transfer while the
+ * disk idles, and since the reads of a batch complete together and are
+ * re-issued together, the whole queue moves in lockstep. 1 MiB reads at
+ * depth 8 did 1.2 GB/s (p99 29 ms) in one batch per iteration, 1.7 GB/s
+ * (p99 14 ms) capped at 1 MiB per batch. Small reads still go by the
+ * hundred.
+ *
+ * Caveats: done() of a write, truncate, last-chunk, space or dump request
+ * may run before its start function returns, when the connection to the
+ * peer failed just then (as with rpc_call_start()); a read's or remove's
+ * done() never runs inside stor_read_start()/stor_remove_start(). A server
+ * whose rpc_max_bulk is below the client's refuses large read batches
+ * (-EINVAL). A chunk is at most CHUNK_MAX_LEN bytes; offset + length of a
  * write must fit in chunk_size (when given) too. Writes to one chunk are
  * applied in the order the server receives them; to know the order, wait
  * for one write's done() before starting the next to the same chunk.
@@ -66,10 +79,16 @@
 
 struct stor_queue;
 
+/* Default batch_bytes: small reads still leave by the hundred; large ones
+ * do not wait for each other (see above). */
+#define STOR_BATCH_BYTES (1u << 20)
+
 struct stor_client {
 	struct core *c;
-	uint64_t id;	     /* carried by writes and truncates; never 0 */
-	uint32_t timeout_ms; /* deadline of each request; 0: rpc_timeout_ms */
+	uint64_t id;	      /* carried by writes and truncates; never 0 */
+	uint32_t timeout_ms;  /* deadline of each request; 0: rpc_timeout_ms */
+	uint64_t batch_bytes; /* requested bytes per read batch (one read
+				 alone may ask for more); 0: rpc_max_bulk */
 	/* private */
 	uint64_t last_req;
 	struct stor_queue *queues; /* reads and removes not yet sent */
@@ -104,7 +123,7 @@ struct stor_write {
 	uint32_t crc;
 	/* results, for done() */
 	int status;
-	uint64_t version;	       /* the chunk's committed version */
+	uint64_t version;		  /* the chunk's committed version */
 	uint32_t chunk_length, chunk_crc; /* the whole chunk after it */
 	/* private */
 	struct stor_client *cl;

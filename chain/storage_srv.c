@@ -237,7 +237,8 @@ static int h_read(struct core *c, struct rpc_req *req)
 
 	unpack_init(&up, req->body, req->body_len);
 	n = unpack_u32(&up);
-	if (up.err || n > STOR_BATCH_MAX || unpack_left(&up) != n * 32ull)
+	/* each range: u64 target, u64 inode, u32 index, offset, length */
+	if (up.err || n > STOR_BATCH_MAX || unpack_left(&up) != n * 28ull)
 		return -FFFS_EBADFRAME;
 	b = batch_new(c, req, n, read_finish);
 	for (uint32_t i = 0; i < n; i++) {
@@ -251,7 +252,11 @@ static int h_read(struct core *c, struct rpc_req *req)
 		op->length = unpack_u32(&up);
 		total += op->length;
 	}
-	if (unpack_finish(&up) || total > max) {
+	if (unpack_finish(&up)) {
+		batch_free(c, b);
+		return -FFFS_EBADFRAME;
+	}
+	if (total > max) {
 		log_warn("read batch from %s asks for %llu bytes, more than "
 			 "rpc_max_bulk (%llu)",
 			 rpc_req_peer(req), (unsigned long long)total,
@@ -287,6 +292,7 @@ static int h_remove(struct core *c, struct rpc_req *req)
 
 	unpack_init(&up, req->body, req->body_len);
 	n = unpack_u32(&up);
+	/* each chunk: u64 target, u64 inode, u32 index */
 	if (up.err || n > STOR_BATCH_MAX || unpack_left(&up) != n * 20ull)
 		return -FFFS_EBADFRAME;
 	b = batch_new(c, req, n, remove_finish);

@@ -13,15 +13,25 @@
 
 const struct cli_opt bench_opts[] = {
 	{ "server", "URI", "Only serve the bench protocol at URI." },
-	{ "connect", "URI", "Only drive the server at URI." },
+	{ "connect", "URI",
+	  "Only drive the server at URI (chunk: a running storage server)." },
 	{ "concurrency", "N", "Small requests in flight (default 64)." },
-	{ "size", "BYTES", "Small request and response size (default 64)." },
+	{ "size", "BYTES",
+	  "rpc: small request and response size (default 64). chunk: bytes "
+	  "written and read, 1 MiB per chunk (default 1G)." },
 	{ "bulk-size", "BYTES", "Bulk message size (default 1M)." },
 	{ "bulk-depth", "N", "Bulk messages in flight (default 4)." },
-	{ "duration", "SECONDS", "Length of each phase (default 3)." },
+	{ "duration", "SECONDS",
+	  "Length of each phase (default 3; chunk: of the random reads, "
+	  "default 5; --storm: stop after it, default never)." },
 	{ "verify", NULL,
-	  "Send --requests echo requests with varied payloads and check "
-	  "that each is answered exactly once, correctly." },
+	  "rpc: send --requests echo requests with varied payloads and check "
+	  "that each is answered exactly once, correctly. chunk: --verify N "
+	  "writes chunks 0..N-1 of --inode (random sizes up to 4 MiB, 1-4 "
+	  "writes each at random offsets: holes, overwrites, appends), reads "
+	  "every byte back in batched ranges and compares it with a model, "
+	  "prints 'verified N chunks, B bytes, E mismatches'; exit 0 only "
+	  "when E is 0 and no request failed." },
 	{ "requests", "N", "Requests sent by --verify (default 10000)." },
 	{ "probe", NULL,
 	  "Send --count pings one at a time and report each outcome." },
@@ -30,8 +40,45 @@ const struct cli_opt bench_opts[] = {
 	  "Pause between pings of --probe (default 100)." },
 	{ "timeout-ms", "MS", "Deadline of each request (default: config)." },
 	{ "json", NULL, "Print the report as JSON." },
+	{ "dir", "DIR",
+	  "chunk: directory for the storage target (when fffs starts its "
+	  "own server) and the fio file; required by the benchmark." },
+	{ "target", "ID",
+	  "chunk: target id on the --connect server (own server: 1)." },
+	{ "inode", "N", "chunk: inode id of the chunks used (default 1)." },
+	{ "depth", "N",
+	  "chunk: writes and sequential reads in flight (default 8)." },
+	{ "rand-depth", "N",
+	  "chunk: random 4 KiB reads in flight (default 32)." },
+	{ "seed", "N", "chunk: seed of the random choices (default 1)." },
+	{ "chunks", "N", "chunk --storm: chunk indexes used (default 256)." },
+	{ "storm", NULL,
+	  "chunk: write whole chunks (offset 0, 4 KiB..1 MiB, content from "
+	  "index and sequence number) to random indexes until killed or "
+	  "--duration, logging 'issue INDEX SEQ LEN' before and 'ack INDEX "
+	  "SEQ LEN' after each write to --journal. A write that timed out "
+	  "or lost its connection is retried with the same request id; any "
+	  "other error stops the storm (exit 1)." },
+	{ "journal", "FILE", "chunk --storm: the journal (appended to)." },
+	{ "check", "FILE",
+	  "chunk: read every chunk a --storm journal names and check it "
+	  "holds what the acknowledged writes (and maybe the unacknowledged "
+	  "ones after them) left, prints 'checked K chunks, M mismatches, X "
+	  "checksum errors'; exit 0 only when both are 0." },
+	{ "space", NULL,
+	  "chunk: print each target of the server: id, state, capacity, "
+	  "used, free, chunks." },
+	{ "read-chunk", "INDEX",
+	  "chunk: read chunk INDEX of --inode whole, print 'ok LENGTH CRC' or "
+	  "'error: MESSAGE' (exit 1)." },
 	{ NULL, NULL, NULL },
 };
+
+/* chunk --verify N: N is the word after --verify. */
+static int parse_verify_n(struct cli_parse *p, struct bench_args *a)
+{
+	return cli_u64(p, 1, 100000000, &a->verify_n);
+}
 
 static int parse_opt(struct cli_parse *p, struct bench_args *a)
 {
@@ -42,7 +89,7 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 	} nums[] = {
 		{ "concurrency", offsetof(struct bench_args, concurrency), 1,
 		  65536 },
-		{ "size", offsetof(struct bench_args, size), 1, 1 << 20 },
+		{ "size", offsetof(struct bench_args, size), 1, 1ull << 40 },
 		{ "bulk-size", offsetof(struct bench_args, bulk_size), 1,
 		  64 << 20 },
 		{ "bulk-depth", offsetof(struct bench_args, bulk_depth), 1,
@@ -56,7 +103,23 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 		  3600000 },
 		{ "timeout-ms", offsetof(struct bench_args, timeout_ms), 1,
 		  3600000 },
+		{ "target", offsetof(struct bench_args, target), 1,
+		  UINT64_MAX },
+		{ "inode", offsetof(struct bench_args, inode), 0, UINT64_MAX },
+		{ "depth", offsetof(struct bench_args, depth), 1, 1024 },
+		{ "rand-depth", offsetof(struct bench_args, rand_depth), 1,
+		  4096 },
+		{ "seed", offsetof(struct bench_args, seed), 0, UINT64_MAX },
+		{ "chunks", offsetof(struct bench_args, chunks), 1, 1 << 24 },
+		{ "read-chunk", offsetof(struct bench_args, read_chunk), 0,
+		  UINT32_MAX },
 	};
+	bool takes_n = a->verify_takes_n;
+
+	a->verify_takes_n = false;
+	if (takes_n && !p->opt)
+		return parse_verify_n(p, a);
+	a->read_chunk_set |= cli_is(p, "read-chunk");
 
 	for (size_t i = 0; i < FFFS_ARRAY_LEN(nums); i++)
 		if (cli_is(p, nums[i].name))
@@ -64,10 +127,20 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 				       (uint64_t *)((char *)a + nums[i].off));
 	if (cli_is(p, "server"))
 		a->server = p->val;
+	else if (cli_is(p, "dir"))
+		a->dir = p->val;
+	else if (cli_is(p, "journal"))
+		a->journal = p->val;
+	else if (cli_is(p, "check"))
+		a->check = p->val;
+	else if (cli_is(p, "storm"))
+		a->storm = true;
+	else if (cli_is(p, "space"))
+		a->space = true;
 	else if (cli_is(p, "connect"))
 		a->connect = p->val;
 	else if (cli_is(p, "verify"))
-		a->verify = true;
+		a->verify = a->verify_takes_n = true;
 	else if (cli_is(p, "probe"))
 		a->probe = true;
 	else if (cli_is(p, "json"))
@@ -82,14 +155,30 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 	return 0;
 }
 
+/* --size and --duration default per benchmark (0: not given). */
+static void set_defaults(struct bench_args *a)
+{
+	bool chunk = a->what && !strcmp(a->what, "chunk");
+
+	if (!a->size)
+		a->size = chunk ? 1ull << 30 : 64;
+	if (!a->duration_s && !(chunk && a->storm))
+		a->duration_s = chunk ? 5 : 3;
+}
+
 static int check_args(const struct bench_args *a)
 {
 	const char *why = NULL;
 
 	if (!a->what)
-		why = "which benchmark? (rpc)";
+		why = "which benchmark? (rpc, chunk)";
+	else if (!strcmp(a->what, "chunk"))
+		why = bench_chunk_check_args(a);
 	else if (strcmp(a->what, "rpc"))
-		why = "unknown benchmark (this build has: rpc)";
+		why = "unknown benchmark (this build has: rpc, chunk)";
+	else if (a->size > 1 << 20 || a->verify_n)
+		why = a->verify_n ? "--verify takes no number (see --requests)"
+				  : "--size is at most 1M";
 	else if (a->server && a->connect)
 		why = "--server and --connect exclude each other";
 	else if ((a->verify || a->probe) && !a->connect)
@@ -106,10 +195,13 @@ static int check_args(const struct bench_args *a)
 int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct bench_args a = { .concurrency = 64,
-				.size = 64,
+				.inode = 1,
+				.depth = 8,
+				.rand_depth = 32,
+				.seed = 1,
+				.chunks = 256,
 				.bulk_size = 1 << 20,
 				.bulk_depth = 4,
-				.duration_s = 3,
 				.requests = 10000,
 				.count = 10,
 				.interval_ms = 100 };
@@ -122,11 +214,16 @@ int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv)
 			cli_usage_cmd(stderr, cmd);
 			return 2;
 		}
-	if (rc < 0 || check_args(&a))
+	if (rc < 0)
+		return 2;
+	set_defaults(&a);
+	if (check_args(&a))
 		return 2;
 	rc = role_net_setup("bench", ROLE_BENCH);
 	if (rc)
 		return rc;
+	if (!strcmp(a.what, "chunk"))
+		return bench_chunk(&a);
 	if (a.server)
 		return bench_rpc_server(&a);
 	return bench_rpc_client(&a);

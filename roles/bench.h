@@ -2,7 +2,8 @@
  *
  * bench.c parses the options into struct bench_args; bench_rpc.c runs the
  * RPC benchmark (server, client, verify and probe modes); bench_tcp.c the
- * plain-TCP baseline it is compared with.
+ * plain-TCP baseline it is compared with; bench_chunk.c the chunk store
+ * benchmark against fio, and its test-driver modes.
  */
 #ifndef ROLES_BENCH_H
 #define ROLES_BENCH_H
@@ -10,11 +11,17 @@
 #include "fffs.h"
 
 struct bench_args {
-	const char *what; /* "rpc" */
+	const char *what; /* "rpc", "chunk" */
 	const char *server, *connect;
 	uint64_t concurrency, size, bulk_size, bulk_depth, duration_s;
 	uint64_t requests, count, interval_ms, timeout_ms;
 	bool verify, probe, json;
+	/* chunk (size and duration default to 0 here: set per benchmark) */
+	const char *dir, *journal, *check;
+	uint64_t target, inode, depth, rand_depth, seed, chunks;
+	uint64_t verify_n, read_chunk;
+	bool storm, space, read_chunk_set;
+	bool verify_takes_n; /* parsing: the word after --verify is N */
 };
 
 /* Latency samples of one phase. */
@@ -31,6 +38,9 @@ struct bench_result {
 };
 
 int bench_rpc_server(const struct bench_args *a);
+int bench_chunk(const struct bench_args *a);
+/* Why the options do not make a chunk run, or NULL. */
+const char *bench_chunk_check_args(const struct bench_args *a);
 int bench_rpc_client(const struct bench_args *a);
 
 /* Plain blocking TCP over loopback, same sizes and depth. */
