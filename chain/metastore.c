@@ -1,5 +1,7 @@
-/* chain/metastore.c - a target's chunk metadata in LMDB, written by one
- * committer thread in group-committed batches. */
+/* chain/metastore.c - a target's chunk metadata in LMDB, written in
+ * group-committed batches by a pipeline of two threads: the syncer makes a
+ * batch's data durable (the barrier) while the committer commits the
+ * batch before it. */
 #define LOG_SUBSYS "metastore"
 #include <lmdb.h>
 #include <pthread.h>
@@ -18,17 +20,25 @@
 #define INFO_KEY    "info"
 #define UUID_STRLEN 37
 
+/* A batch between the two stages, with its barrier's result. */
+struct ms_batch {
+	struct metastore_op *ops;
+	int rc;
+	struct ms_batch *next;
+};
+
 struct metastore {
 	char *dir;
 	MDB_env *env;
 	MDB_dbi info_dbi, chunks_dbi;
 	int (*barrier)(void *arg);
 	void *barrier_arg;
-	pthread_t thread;
+	pthread_t thread, syncer;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct metastore_op *head, *tail; /* queued, not yet taken */
-	bool stop;
+	pthread_cond_t cond, synced_cond;
+	struct metastore_op *head, *tail;	    /* queued, not yet taken */
+	struct ms_batch *synced_head, *synced_tail; /* past the barrier */
+	bool stop, syncer_done;
 };
 
 /* LMDB's own codes as negative errno-style codes; LMDB passes system
@@ -234,6 +244,8 @@ out_err:
 }
 
 static void *ms_committer(void *arg);
+static void *ms_syncer(void *arg);
+static void ms_stop_committer(struct metastore *ms);
 
 int metastore_open(const char *dir, const struct metastore_info *info,
 		   uint64_t map_size, int (*barrier)(void *arg),
@@ -259,7 +271,13 @@ int metastore_open(const char *dir, const struct metastore_info *info,
 		goto out_env;
 	pthread_mutex_init(&ms->lock, NULL);
 	pthread_cond_init(&ms->cond, NULL);
+	pthread_cond_init(&ms->synced_cond, NULL);
 	rc = -pthread_create(&ms->thread, NULL, ms_committer, ms);
+	if (!rc) {
+		rc = -pthread_create(&ms->syncer, NULL, ms_syncer, ms);
+		if (rc)
+			ms_stop_committer(ms);
+	}
 	if (rc) {
 		snprintf(err, errlen, "cannot start the committer of '%s': %s",
 			 dir, fffs_strerror(rc));
@@ -268,6 +286,7 @@ int metastore_open(const char *dir, const struct metastore_info *info,
 	*out = ms;
 	return 0;
 out_sync:
+	pthread_cond_destroy(&ms->synced_cond);
 	pthread_cond_destroy(&ms->cond);
 	pthread_mutex_destroy(&ms->lock);
 out_env:
@@ -286,8 +305,10 @@ void metastore_close(struct metastore *ms)
 	ms->stop = true;
 	pthread_cond_signal(&ms->cond);
 	pthread_mutex_unlock(&ms->lock);
+	pthread_join(ms->syncer, NULL);
 	pthread_join(ms->thread, NULL);
-	FFFS_ASSERT(!ms->head);
+	FFFS_ASSERT(!ms->head && !ms->synced_head);
+	pthread_cond_destroy(&ms->synced_cond);
 	pthread_cond_destroy(&ms->cond);
 	pthread_mutex_destroy(&ms->lock);
 	mdb_env_close(ms->env);
@@ -518,12 +539,8 @@ static int ms_apply_one(struct metastore *ms, MDB_txn *txn,
 static int ms_apply(struct metastore *ms, struct metastore_op *batch)
 {
 	MDB_txn *txn;
-	int rc = 0;
+	int rc;
 
-	if (ms->barrier)
-		rc = ms->barrier(ms->barrier_arg);
-	if (rc)
-		return rc;
 	rc = mdb_txn_begin(ms->env, NULL, 0, &txn);
 	if (rc)
 		return ms_err(rc);
@@ -573,21 +590,83 @@ static struct metastore_op *ms_take(struct metastore *ms)
 	return batch;
 }
 
+/* Stage 1: make the data of each batch durable, then pass it on, with
+ * the barrier's result: batches are answered in submission order, so a
+ * failed one waits for those before it in the committer. */
+static void *ms_syncer(void *arg)
+{
+	struct metastore *ms = arg;
+	struct metastore_op *ops;
+	struct ms_batch *b;
+
+	pthread_setname_np(pthread_self(), "fffs-msync");
+	while ((ops = ms_take(ms))) {
+		b = xmalloc(sizeof(*b));
+		b->ops = ops;
+		b->rc = ms->barrier ? ms->barrier(ms->barrier_arg) : 0;
+		b->next = NULL;
+		pthread_mutex_lock(&ms->lock);
+		if (ms->synced_tail)
+			ms->synced_tail->next = b;
+		else
+			ms->synced_head = b;
+		ms->synced_tail = b;
+		pthread_cond_signal(&ms->synced_cond);
+		pthread_mutex_unlock(&ms->lock);
+	}
+	pthread_mutex_lock(&ms->lock);
+	ms->syncer_done = true;
+	pthread_cond_signal(&ms->synced_cond);
+	pthread_mutex_unlock(&ms->lock);
+	return NULL;
+}
+
+/* The next synced batch, or NULL once the syncer ended and all is done. */
+static struct ms_batch *ms_take_synced(struct metastore *ms)
+{
+	struct ms_batch *b;
+
+	pthread_mutex_lock(&ms->lock);
+	while (!ms->synced_head && !ms->syncer_done)
+		pthread_cond_wait(&ms->synced_cond, &ms->lock);
+	b = ms->synced_head;
+	if (b) {
+		ms->synced_head = b->next;
+		if (!ms->synced_head)
+			ms->synced_tail = NULL;
+	}
+	pthread_mutex_unlock(&ms->lock);
+	return b;
+}
+
+/* Stage 2: commit each synced batch in its own transaction (a batch fails
+ * or succeeds whole), while the syncer works on the next one. */
 static void *ms_committer(void *arg)
 {
 	struct metastore *ms = arg;
-	struct metastore_op *batch;
+	struct ms_batch *b;
 	int rc;
 
 	pthread_setname_np(pthread_self(), "fffs-metastore");
-	while ((batch = ms_take(ms))) {
-		rc = ms_apply(ms, batch);
+	while ((b = ms_take_synced(ms))) {
+		rc = b->rc ? b->rc : ms_apply(ms, b->ops);
 		if (rc)
 			log_warn("chunk metadata batch of %zu ops in '%s' "
 				 "failed: %s",
-				 ms_batch_len(batch), ms->dir,
+				 ms_batch_len(b->ops), ms->dir,
 				 fffs_strerror(rc));
-		ms_complete(batch, rc);
+		ms_complete(b->ops, rc);
+		free(b);
 	}
 	return NULL;
+}
+
+/* Only when the syncer could not start: end the committer. */
+static void ms_stop_committer(struct metastore *ms)
+{
+	pthread_mutex_lock(&ms->lock);
+	ms->syncer_done = true;
+	pthread_cond_signal(&ms->synced_cond);
+	pthread_mutex_unlock(&ms->lock);
+	pthread_join(ms->thread, NULL);
 }

@@ -12,12 +12,20 @@
 struct batch;
 typedef void (*batch_fn)(struct core *c, struct batch *b);
 
-/* One chunk operation of a request, on its way to the owner and back. */
+/* One chunk operation of a request. */
 struct hop {
 	struct store_op op;
-	struct loop_msg go, back;
 	struct store_target *t;
 	struct batch *b;
+	void *rbuf; /* read: the buffer the home core lent it */
+};
+
+/* The hops of a request that one core owns: one message there, one back. */
+struct leg {
+	struct loop_msg go, back;
+	struct batch *b;
+	int core;
+	uint32_t pending; /* hops still running on that core */
 };
 
 /* A request's chunk operations; finish() replies once all are back. */
@@ -25,8 +33,9 @@ struct batch {
 	struct rpc_req *req;
 	struct core *home;
 	batch_fn finish;
-	uint32_t n, pending;
-	void *payload; /* write: the request bulk */
+	uint32_t n, pending; /* hops; legs still out */
+	void *payload;	     /* write: the request bulk */
+	struct leg *legs;    /* one per core */
 	struct hop hops[];
 };
 
@@ -54,10 +63,13 @@ static struct batch *batch_new(struct core *c, struct rpc_req *req, uint32_t n,
 
 static void batch_free(struct core *c, struct batch *b)
 {
-	for (uint32_t i = 0; i < b->n; i++)
+	for (uint32_t i = 0; i < b->n; i++) {
 		iobuf_free_any(c, b->hops[i].op.out_buf);
+		iobuf_free_any(c, b->hops[i].rbuf);
+	}
 	iobuf_free_any(c, b->payload);
 	core_unhold(b->home);
+	free(b->legs);
 	free(b);
 }
 
@@ -66,10 +78,10 @@ static void batch_release(void *arg)
 	batch_free(core_self(), arg);
 }
 
-static void hop_back(struct core *c, struct loop_msg *m)
+static void leg_back(struct core *c, struct loop_msg *m)
 {
-	struct hop *h = fffs_container_of(m, struct hop, back);
-	struct batch *b = h->b;
+	struct leg *l = fffs_container_of(m, struct leg, back);
+	struct batch *b = l->b;
 
 	if (--b->pending == 0)
 		b->finish(c, b);
@@ -78,34 +90,57 @@ static void hop_back(struct core *c, struct loop_msg *m)
 static void hop_done(struct core *c, struct store_op *op)
 {
 	struct hop *h = fffs_container_of(op, struct hop, op);
+	struct leg *l = &h->b->legs[core_id(c)];
 
-	h->back.cb = hop_back;
-	core_post(h->b->home, &h->back);
+	if (--l->pending)
+		return;
+	l->back.cb = leg_back;
+	core_post(h->b->home, &l->back);
 }
 
-static void hop_go(struct core *c, struct loop_msg *m)
+/* On the owner core: run every hop of the batch this core owns. The
+ * count is set first: a hop may complete inside store_submit(). */
+static void leg_go(struct core *c, struct loop_msg *m)
 {
-	struct hop *h = fffs_container_of(m, struct hop, go);
+	struct leg *l = fffs_container_of(m, struct leg, go);
+	struct batch *b = l->b;
 
-	h->op.done = hop_done;
-	store_submit(c, h->t, &h->op);
-}
-
-/* Send every hop that has a target to its owner; a hop without one
- * already carries its status (-ENODEV). */
-static void batch_start(struct core *c, struct batch *b)
-{
-	b->pending = 1; /* until every hop is sent */
 	for (uint32_t i = 0; i < b->n; i++) {
 		struct hop *h = &b->hops[i];
 
-		if (!h->t) {
-			h->op.status = -ENODEV;
-			continue;
+		if (h->t && core_id(store_target_core(h->t)) == l->core) {
+			h->op.done = hop_done;
+			store_submit(c, h->t, &h->op);
 		}
+	}
+}
+
+/* Send each owner core its hops in one message; a hop without a target
+ * already carries its status (-ENODEV). */
+static void batch_start(struct core *c, struct batch *b)
+{
+	int ncores = core_count();
+
+	b->legs = xcalloc((size_t)ncores, sizeof(*b->legs));
+	for (uint32_t i = 0; i < b->n; i++) {
+		struct hop *h = &b->hops[i];
+
+		if (!h->t)
+			h->op.status = -ENODEV;
+		else
+			b->legs[core_id(store_target_core(h->t))].pending++;
+	}
+	b->pending = 1; /* until every leg is sent */
+	for (int k = 0; k < ncores; k++) {
+		struct leg *l = &b->legs[k];
+
+		if (!l->pending)
+			continue;
+		l->b = b;
+		l->core = k;
+		l->go.cb = leg_go;
 		b->pending++;
-		h->go.cb = hop_go;
-		core_post(store_target_core(h->t), &h->go);
+		core_post(core_get(k), &l->go);
 	}
 	if (--b->pending == 0)
 		b->finish(c, b);
@@ -228,6 +263,23 @@ static void read_finish(struct core *c, struct batch *b)
 	free(body);
 }
 
+/* The buffer a read fills comes from this (the connection's) core, so it
+ * is freed here after the reply is sent, without another hop. */
+static void read_buf_lend(struct core *c, struct hop *h)
+{
+	size_t span = ((size_t)(h->op.offset % CHUNK_PAGE) + h->op.length +
+		       CHUNK_PAGE - 1) &
+		      ~(size_t)(CHUNK_PAGE - 1);
+
+	if (!span || !h->t)
+		return;
+	h->rbuf = iobuf_get(c, span);
+	if (!h->rbuf)
+		h->rbuf = xaligned_alloc(CHUNK_PAGE, span);
+	h->op.rbuf = h->rbuf;
+	h->op.rbuf_len = span;
+}
+
 static int h_read(struct core *c, struct rpc_req *req)
 {
 	uint64_t total = 0, max = (uint64_t)config_int(CFG_rpc_max_bulk);
@@ -264,6 +316,8 @@ static int h_read(struct core *c, struct rpc_req *req)
 		batch_free(c, b);
 		return -EINVAL;
 	}
+	for (uint32_t i = 0; i < n; i++)
+		read_buf_lend(c, &b->hops[i]);
 	batch_start(c, b);
 	return 0;
 }

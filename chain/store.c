@@ -441,7 +441,8 @@ static uint8_t *buf_get(struct core *c, struct store_op *op, size_t len)
 {
 	if (op->buf && op->buf_len >= len)
 		return op->buf;
-	iobuf_free_any(c, op->buf);
+	if (op->buf != op->rbuf)
+		iobuf_free_any(c, op->buf);
 	op->buf = iobuf_get(c, len);
 	if (!op->buf)
 		op->buf = xaligned_alloc(4096, len);
@@ -511,7 +512,8 @@ static void op_finish(struct core *c, struct store_op *op, int status)
 
 	op->status = status;
 	if (op->kind != SOP_READ || status) {
-		iobuf_free_any(c, op->buf);
+		if (op->buf != op->rbuf)
+			iobuf_free_any(c, op->buf);
 		op->out_buf = op->out_data = NULL;
 	}
 	op->buf = NULL;
@@ -902,6 +904,24 @@ static void remove_locked(struct core *c, struct store_op *op)
 /* ---- reads
  * ------------------------------------------------------------------------- */
 
+/* CRC of the bytes returned. A range made of whole verified pages (the
+ * last may be the chunk's short last page) combines their stored CRCs
+ * instead of reading the data a second time. */
+static uint32_t range_crc(const struct store_op *op)
+{
+	const struct chunk_meta *m = &op->old;
+	uint32_t end = op->offset + op->out_length, crc = 0;
+
+	if (op->offset % CHUNK_PAGE || (end % CHUNK_PAGE && end != m->length))
+		return crc32c(0, op->out_data, op->out_length);
+	if (op->offset == 0 && end == m->length)
+		return m->crc;
+	for (uint32_t i = op->offset / CHUNK_PAGE; i < chunk_pages(end); i++)
+		crc = crc32c_combine(crc, m->page_crc[i],
+				     page_len(m->length, i));
+	return crc;
+}
+
 static void read_done(struct core *c, struct loop_op *io, int res)
 {
 	struct store_op *op = fffs_container_of(io, struct store_op, io);
@@ -914,9 +934,9 @@ static void read_done(struct core *c, struct loop_op *io, int res)
 				  p0 + op->seg_len / CHUNK_PAGE);
 	if (rc)
 		return op_finish(c, op, rc);
-	op->out_buf = op->buf;
+	op->out_buf = op->buf != op->rbuf ? op->buf : NULL;
 	op->out_data = op->buf + (op->offset - p0 * CHUNK_PAGE);
-	op->out_crc = crc32c(0, op->out_data, op->out_length);
+	op->out_crc = range_crc(op);
 	op->version = op->old.committed;
 	op_finish(c, op, 0);
 }
@@ -959,8 +979,8 @@ void store_submit(struct core *c, struct store_target *t, struct store_op *op)
 	core_hold(c);
 	op->t = t;
 	op->locked = false;
-	op->buf = NULL;
-	op->buf_len = 0;
+	op->buf = op->rbuf;
+	op->buf_len = op->rbuf ? op->rbuf_len : 0;
 	op->out_buf = op->out_data = NULL;
 	op->version = 0;
 	op->out_length = op->out_crc = 0;

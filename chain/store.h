@@ -91,13 +91,18 @@ struct store_op {
 	uint32_t crc;		 /* write: CRC32C of data */
 	uint64_t client, req_id; /* write, truncate: 0 = no de-duplication */
 	const uint8_t *data;	 /* write */
+	/* read: optional buffer of the caller's (4 KiB aligned, at least
+	 * the pages covering [offset, offset + length)); the store reads into
+	 * it and never frees it */
+	uint8_t *rbuf;
+	size_t rbuf_len;
 	void (*done)(struct core *c, struct store_op *op);
 	/* results */
 	int status;
 	uint64_t version;
 	uint32_t out_length, out_crc;
 	uint8_t *out_data; /* read */
-	void *out_buf;	   /* read: free with iobuf_free_any */
+	void *out_buf;	   /* read without rbuf: free with iobuf_free_any */
 	/* private */
 	struct store_target *t;
 	struct store_op *next;
