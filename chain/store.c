@@ -744,6 +744,41 @@ static void write_inplace(struct core *c, struct store_op *op)
 	data_io(c, op, true, src, len, op->nu.block + from, inplace_written);
 }
 
+/* The payload must match the CRC its writer sent before anything of it
+ * is stored. */
+static int payload_check(struct store_op *op, uint32_t crc)
+{
+	char cs[64];
+
+	if (crc == op->crc)
+		return 0;
+	log_warn("write to %s of %s: payload checksum %08x, the writer sent "
+		 "%08x",
+		 chunk_id_str(&op->id, cs, sizeof(cs)), op->t->name, crc,
+		 op->crc);
+	return -FFFS_ECRC;
+}
+
+/* The new content is exactly the payload (from offset 0, covering all the
+ * old bytes): write it straight from the received buffer, which is zero-
+ * padded to whole pages, and check its CRC from the page CRCs. */
+static void write_whole(struct core *c, struct store_op *op)
+{
+	uint32_t len = chunk_pages(op->wlen) * CHUNK_PAGE;
+	int rc;
+
+	pages_sum(op, op->wdata, 0, len);
+	rc = payload_check(op, chunk_crc(&op->nu));
+	if (rc) {
+		alloc_put(op->t->alloc, op->nu.block, op->nu.class);
+		return op_finish(c, op, rc);
+	}
+	if (len == 0)
+		return commit(c, op);
+	op->seg = 0;
+	data_io(c, op, true, op->wdata, len, op->nu.block, cow_written);
+}
+
 /* Holding the chunk lock and its metadata: plan the write. */
 static void write_plan(struct core *c, struct store_op *op)
 {
@@ -767,6 +802,18 @@ static void write_plan(struct core *c, struct store_op *op)
 		op->nu.block = op->old.block;
 	}
 	new_pages(op, new_len);
+	if (op->cow && op->wdata && op->woff == 0 && op->wlen >= old_len)
+		return write_whole(c, op);
+	if (op->wdata) {
+		int rc = payload_check(op, crc32c(0, op->wdata, op->wlen));
+
+		if (rc) {
+			if (op->cow)
+				alloc_put(op->t->alloc, op->nu.block,
+					  op->nu.class);
+			return op_finish(c, op, rc);
+		}
+	}
 	if (op->cow) {
 		op->seg = 0;
 		return cow_next(c, op);
@@ -789,7 +836,6 @@ static void write_locked(struct core *c, struct store_op *op)
 static int write_check(struct store_op *op)
 {
 	uint64_t end = (uint64_t)op->offset + op->length;
-	uint32_t crc;
 	char cs[64];
 
 	if (op->chunk_size > CHUNK_MAX_LEN || end > CHUNK_MAX_LEN ||
@@ -800,14 +846,6 @@ static int write_check(struct store_op *op)
 			 op->offset, (unsigned long long)end, op->chunk_size,
 			 CHUNK_MAX_LEN);
 		return -EINVAL;
-	}
-	crc = crc32c(0, op->data, op->length);
-	if (crc != op->crc) {
-		log_warn("write to %s of %s: payload checksum %08x, the "
-			 "writer sent %08x",
-			 chunk_id_str(&op->id, cs, sizeof(cs)), op->t->name,
-			 crc, op->crc);
-		return -FFFS_ECRC;
 	}
 	return 0;
 }
