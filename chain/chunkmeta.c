@@ -75,8 +75,7 @@ size_t chunk_meta_encode(const struct chunk_meta *m, uint8_t *out)
 	pack_i32(&pk, m->req_status);
 	pack_u64(&pk, m->req_version);
 	pack_u32(&pk, m->npages);
-	for (uint32_t i = 0; i < m->npages; i++)
-		pack_u32(&pk, m->page_crc[i]);
+	pack_u32_array(&pk, m->page_crc, m->npages);
 	FFFS_ASSERT(!pk.err && pack_len(&pk) == size);
 	return size;
 }
@@ -119,8 +118,7 @@ int chunk_meta_decode(const void *in, size_t len, struct chunk_meta *m)
 		return -FFFS_EBADFRAME;
 	if (t.npages)
 		t.page_crc = xmalloc((size_t)t.npages * sizeof(*t.page_crc));
-	for (uint32_t i = 0; i < t.npages; i++)
-		t.page_crc[i] = unpack_u32(&up);
+	unpack_u32_array(&up, t.page_crc, t.npages);
 	FFFS_ASSERT(unpack_finish(&up) == 0);
 	*m = t;
 	return 0;

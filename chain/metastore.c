@@ -3,12 +3,15 @@
  * batch's data durable (the barrier) while the committer commits the
  * batch before it. */
 #define LOG_SUBSYS "metastore"
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "chain/chunkmeta.h"
 #include "chain/metastore.h"
@@ -16,9 +19,10 @@
 #include "net/loop.h"
 #include "net/pack.h"
 
-#define INFO_FORMAT 1
-#define INFO_KEY    "info"
-#define UUID_STRLEN 37
+#define INFO_FORMAT  1
+#define INFO_KEY     "info"
+#define UUID_STRLEN  37
+#define MS_CORE_TXNS 64 /* cores with a cached read transaction */
 
 /* A batch between the two stages, with its barrier's result. */
 struct ms_batch {
@@ -29,6 +33,7 @@ struct ms_batch {
 
 struct metastore {
 	char *dir;
+	int lock_fd; /* flock()ed: one process per state dir */
 	MDB_env *env;
 	MDB_dbi info_dbi, chunks_dbi;
 	int (*barrier)(void *arg);
@@ -39,6 +44,10 @@ struct metastore {
 	struct metastore_op *head, *tail;	    /* queued, not yet taken */
 	struct ms_batch *synced_head, *synced_tail; /* past the barrier */
 	bool stop, syncer_done;
+	/* a read-only transaction per loop core, reset between reads and
+	 * renewed for the next: beginning one takes LMDB's reader lock and
+	 * a malloc, renewing one does not */
+	MDB_txn *rtxn[MS_CORE_TXNS];
 };
 
 /* LMDB's own codes as negative errno-style codes; LMDB passes system
@@ -243,6 +252,37 @@ out_err:
 	return ms_err(rc);
 }
 
+/* Hold dir/owner.lock exclusively, so that a second process cannot open
+ * the same chunk table (a copy of a running target, say) and allocate
+ * blocks behind this one's back. The lock goes with the process. */
+static int ms_lock(struct metastore *ms, char *err, size_t errlen)
+{
+	char path[4096];
+	int e;
+
+	snprintf(path, sizeof(path), "%s/owner.lock", ms->dir);
+	ms->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (ms->lock_fd < 0) {
+		e = -errno;
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+			 fffs_strerror(e));
+		return e;
+	}
+	if (!flock(ms->lock_fd, LOCK_EX | LOCK_NB))
+		return 0;
+	e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	if (e == -EBUSY)
+		snprintf(err, errlen,
+			 "state dir '%s' is in use by another process",
+			 ms->dir);
+	else
+		snprintf(err, errlen, "cannot lock state dir '%s': %s", ms->dir,
+			 fffs_strerror(e));
+	close(ms->lock_fd);
+	ms->lock_fd = -1;
+	return e;
+}
+
 static void *ms_committer(void *arg);
 static void *ms_syncer(void *arg);
 static void ms_stop_committer(struct metastore *ms);
@@ -263,9 +303,12 @@ int metastore_open(const char *dir, const struct metastore_info *info,
 	ms->dir = xstrdup(dir);
 	ms->barrier = barrier;
 	ms->barrier_arg = barrier_arg;
-	rc = ms_env_open(ms, map_size, err, errlen);
+	rc = ms_lock(ms, err, errlen);
 	if (rc)
 		goto out_free;
+	rc = ms_env_open(ms, map_size, err, errlen);
+	if (rc)
+		goto out_unlock;
 	rc = ms_setup(ms, info, created, err, errlen);
 	if (rc)
 		goto out_env;
@@ -291,6 +334,8 @@ out_sync:
 	pthread_mutex_destroy(&ms->lock);
 out_env:
 	mdb_env_close(ms->env);
+out_unlock:
+	close(ms->lock_fd);
 out_free:
 	free(ms->dir);
 	free(ms);
@@ -311,7 +356,11 @@ void metastore_close(struct metastore *ms)
 	pthread_cond_destroy(&ms->synced_cond);
 	pthread_cond_destroy(&ms->cond);
 	pthread_mutex_destroy(&ms->lock);
+	for (int i = 0; i < MS_CORE_TXNS; i++)
+		if (ms->rtxn[i])
+			mdb_txn_abort(ms->rtxn[i]);
 	mdb_env_close(ms->env);
+	close(ms->lock_fd);
 	free(ms->dir);
 	free(ms);
 }
@@ -321,12 +370,36 @@ void metastore_close(struct metastore *ms)
 
 static int ms_read_begin(struct metastore *ms, MDB_txn **txn)
 {
-	int rc = mdb_txn_begin(ms->env, NULL, MDB_RDONLY, txn);
+	struct core *c = core_self();
+	int id = c ? core_id(c) : -1, rc;
 
+	if (id >= 0 && id < MS_CORE_TXNS && ms->rtxn[id]) {
+		*txn = ms->rtxn[id];
+		ms->rtxn[id] = NULL; /* in use: a nested read begins its own */
+		rc = mdb_txn_renew(*txn);
+		if (rc)
+			mdb_txn_abort(*txn);
+	} else {
+		rc = mdb_txn_begin(ms->env, NULL, MDB_RDONLY, txn);
+	}
 	if (rc)
 		log_error("cannot read chunk metadata in '%s': %s", ms->dir,
 			  mdb_strerror(rc));
 	return ms_err(rc);
+}
+
+/* The end of a read: a loop core keeps its transaction for the next. */
+static void ms_read_end(struct metastore *ms, MDB_txn *txn)
+{
+	struct core *c = core_self();
+	int id = c ? core_id(c) : -1;
+
+	if (id >= 0 && id < MS_CORE_TXNS && !ms->rtxn[id]) {
+		mdb_txn_reset(txn);
+		ms->rtxn[id] = txn;
+		return;
+	}
+	mdb_txn_abort(txn);
 }
 
 /* Key and value of a record into id and m; logs a corrupt one. */
@@ -372,7 +445,7 @@ int metastore_get(struct metastore *ms, const struct chunk_id *id,
 				  ms->dir, mdb_strerror(rc));
 		rc = ms_err(rc);
 	}
-	mdb_txn_abort(txn);
+	ms_read_end(ms, txn);
 	return rc;
 }
 
@@ -423,7 +496,7 @@ int metastore_last(struct metastore *ms, uint64_t inode, struct chunk_id *id,
 out_cursor:
 	mdb_cursor_close(c);
 out_txn:
-	mdb_txn_abort(txn);
+	ms_read_end(ms, txn);
 	return rc;
 }
 
@@ -473,7 +546,7 @@ int metastore_scan(struct metastore *ms, const struct chunk_id *start,
 	}
 	mdb_cursor_close(c);
 out_txn:
-	mdb_txn_abort(txn);
+	ms_read_end(ms, txn);
 	return rc;
 }
 
@@ -486,7 +559,7 @@ uint64_t metastore_count(struct metastore *ms)
 	if (ms_read_begin(ms, &txn))
 		return 0;
 	rc = mdb_stat(txn, ms->chunks_dbi, &st);
-	mdb_txn_abort(txn);
+	ms_read_end(ms, txn);
 	if (rc) {
 		log_error("cannot count chunks in '%s': %s", ms->dir,
 			  mdb_strerror(rc));

@@ -6,7 +6,8 @@
  * open for another target) and "chunks" (chunk key -> chunk_meta value, see
  * chain/chunkmeta.h).
  *
- * Reads run on any thread in a short read-only transaction of their own.
+ * Reads run on any thread in a short read-only transaction (a loop core
+ * keeps one per store, reset between reads and renewed for the next).
  * Writes are submitted as ops and applied by the store's committer thread:
  * it takes every op queued so far, calls the barrier (the engine passes a
  * function that makes the data writes durable, fdatasync of the target),

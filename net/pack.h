@@ -197,6 +197,44 @@ static inline void unpack_bytes(struct unpack *up, void *dst, size_t n)
 		memset(dst, 0, n);
 }
 
+/* n u32 values at once (page CRC lists): one bounds check, and a plain
+ * copy on a little-endian host. */
+static inline void pack_u32_array(struct pack *pk, const uint32_t *v, size_t n)
+{
+	uint8_t *q = pack_reserve(pk, n * 4);
+
+	if (!q || !n)
+		return;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(q, v, n * 4);
+#else
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 4; b++)
+			q[4 * i + b] = (uint8_t)(v[i] >> (8 * b));
+#endif
+}
+
+/* On failure dst is zero-filled. */
+static inline void unpack_u32_array(struct unpack *up, uint32_t *dst, size_t n)
+{
+	const uint8_t *q = unpack_take(up, n * 4);
+
+	if (!n)
+		return;
+	if (!q) {
+		memset(dst, 0, n * 4);
+		return;
+	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(dst, q, n * 4);
+#else
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (uint32_t)q[4 * i] | (uint32_t)q[4 * i + 1] << 8 |
+			 (uint32_t)q[4 * i + 2] << 16 |
+			 (uint32_t)q[4 * i + 3] << 24;
+#endif
+}
+
 /* Borrow a string: *s points into the input (not NUL-terminated). */
 static inline void unpack_str(struct unpack *up, const char **s, size_t *n)
 {

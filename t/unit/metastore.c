@@ -488,6 +488,18 @@ static void test_reopen(void)
 	is_int(ms ? metastore_count(ms) : 0, count, "  ... and kept its data");
 	ok(ms && has(9998) && has(1001), "  ... chunk metadata persisted");
 
+	err[0] = 0;
+	rc = metastore_open(storedir, &info, 64 << 20, NULL, NULL, &created,
+			    &other, err, sizeof(err));
+	is_int(rc, -EBUSY, "a second open of an open store is refused");
+	snprintf(want, sizeof(want),
+		 "state dir '%s' is in use by another process", storedir);
+	is_str(err, want, "  ... naming the directory");
+	ok(ms && has(9998), "  ... and the open store is unaffected");
+
+	/* The identity checks, on the store closed. */
+	metastore_close(ms);
+	ms = NULL;
 	bad.target_id = 9;
 	err[0] = 0;
 	rc = metastore_open(storedir, &bad, 64 << 20, NULL, NULL, &created,
@@ -512,7 +524,9 @@ static void test_reopen(void)
 		 "00010203-0405-0607-0809-0a0b0c0d0eff)",
 		 storedir);
 	is_str(err, want, "  ... naming both uuids");
-	ok(ms && has(9998), "the open store is unaffected");
+	rc = metastore_open(storedir, &info, 64 << 20, barrier, NULL, &created,
+			    &ms, err, sizeof(err));
+	ok(rc == 0 && has(9998), "the store opens again, unaffected");
 }
 
 /* ---- a corrupt record ---------------------------------------------------- */
