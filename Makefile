@@ -50,7 +50,7 @@ fffs: $(OBJ)/fffs
 	@: # the sanitizer build stays in $(OBJ)/fffs
 else
 fffs: $(OBJ)/fffs
-	$(Q)cp $< $@
+	$(Q)cp $< $@.tmp && mv -f $@.tmp $@
 endif
 
 $(OBJ)/fffs: $(OBJ)/fffs.o $(OBJ)/libfffs.a

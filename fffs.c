@@ -41,7 +41,7 @@ static const struct cli_cmd commands[] = {
 	{ "admin", cmd_not_built, "COMMAND",
 	  "Operate the cluster: status, nodes, targets, chains, tables.", NULL,
 	  no_opts, CLI_DAEMON | CLI_NOT_BUILT },
-	{ "bench", cmd_bench, "rpc",
+	{ "bench", cmd_bench, "rpc|chunk",
 	  "Measure fffs against a baseline run in the same invocation.",
 	  "fffs bench rpc measures the RPC layer over loopback: small "
 	  "requests (rate and p50/p99 latency at a concurrency) and bulk "
@@ -49,8 +49,12 @@ static const struct cli_cmd commands[] = {
 	  "sizes, and prints both and their ratio. With --server it only "
 	  "serves; with --connect it only drives a server elsewhere (then "
 	  "--verify checks every reply, and --probe sends one ping at a time "
-	  "and reports each outcome). Exit status 1 when a request failed or "
-	  "a reply was wrong.",
+	  "and reports each outcome). fffs bench chunk writes and reads 1 MiB "
+	  "chunks through the storage RPCs (on a storage server it starts on "
+	  "a file under --dir, or one given with --connect) next to fio on the "
+	  "same file system; with --connect its --verify, --storm, --check, "
+	  "--space and --read-chunk modes drive a storage server for tests. "
+	  "Exit status 1 when a request failed or a reply was wrong.",
 	  bench_opts, CLI_DAEMON },
 	{ "lab", cmd_not_built, "up|down|status",
 	  "Start, stop or show a whole cluster on this host.", NULL, no_opts,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "chain/chunkmeta.h"
 #include "net/rpc.h"
 #include "roles/bench.h"
 #include "roles/roles.h"
@@ -27,11 +28,14 @@ const struct cli_opt bench_opts[] = {
 	{ "verify", NULL,
 	  "rpc: send --requests echo requests with varied payloads and check "
 	  "that each is answered exactly once, correctly. chunk: --verify N "
-	  "writes chunks 0..N-1 of --inode (random sizes up to 4 MiB, 1-4 "
-	  "writes each at random offsets: holes, overwrites, appends), reads "
-	  "every byte back in batched ranges and compares it with a model, "
-	  "prints 'verified N chunks, B bytes, E mismatches'; exit 0 only "
-	  "when E is 0 and no request failed." },
+	  "writes chunks 0..N-1 of --inode (random sizes up to --chunk-size, "
+	  "1-4 writes each at random offsets: holes, overwrites, appends), "
+	  "reads every byte back in batched ranges and compares it with a "
+	  "model, prints 'verified N chunks, B bytes, E mismatches'; exit 0 "
+	  "only when E is 0 and no request failed." },
+	{ "chunk-size", "BYTES",
+	  "chunk --verify: the capacity of every chunk (default 4M); the "
+	  "server reserves a block of that size for each." },
 	{ "requests", "N", "Requests sent by --verify (default 10000)." },
 	{ "probe", NULL,
 	  "Send --count pings one at a time and report each outcome." },
@@ -51,6 +55,10 @@ const struct cli_opt bench_opts[] = {
 	{ "rand-depth", "N",
 	  "chunk: random 4 KiB reads in flight (default 32)." },
 	{ "seed", "N", "chunk: seed of the random choices (default 1)." },
+	{ "rounds", "N",
+	  "chunk: rounds of the three phases (default 3); in each phase fffs "
+	  "and fio take turns, the first to go alternating, and the report "
+	  "gives the median of each and every round's ratio." },
 	{ "chunks", "N", "chunk --storm: chunk indexes used (default 256)." },
 	{ "storm", NULL,
 	  "chunk: write whole chunks (offset 0, 4 KiB..1 MiB, content from "
@@ -59,7 +67,13 @@ const struct cli_opt bench_opts[] = {
 	  "SEQ LEN' after each write to --journal. A write that timed out "
 	  "or lost its connection is retried with the same request id; any "
 	  "other error stops the storm (exit 1)." },
-	{ "journal", "FILE", "chunk --storm: the journal (appended to)." },
+	{ "fill", NULL,
+	  "chunk: write chunks 0, 1, 2... of --inode whole (1 MiB, content "
+	  "and journal as with --storm) until a write fails, then print "
+	  "'filled N chunks, then: ERROR'; exit 0 only when ERROR is that "
+	  "there is no space left." },
+	{ "journal", "FILE",
+	  "chunk --storm, --fill: the journal (appended to)." },
 	{ "check", "FILE",
 	  "chunk: read every chunk a --storm journal names and check it "
 	  "holds what the acknowledged writes (and maybe the unacknowledged "
@@ -110,9 +124,13 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 		{ "rand-depth", offsetof(struct bench_args, rand_depth), 1,
 		  4096 },
 		{ "seed", offsetof(struct bench_args, seed), 0, UINT64_MAX },
+		{ "rounds", offsetof(struct bench_args, rounds), 1,
+		  BENCH_MAX_ROUNDS },
 		{ "chunks", offsetof(struct bench_args, chunks), 1, 1 << 24 },
 		{ "read-chunk", offsetof(struct bench_args, read_chunk), 0,
 		  UINT32_MAX },
+		{ "chunk-size", offsetof(struct bench_args, chunk_size), 1,
+		  CHUNK_MAX_LEN },
 	};
 	bool takes_n = a->verify_takes_n;
 
@@ -135,6 +153,8 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 		a->check = p->val;
 	else if (cli_is(p, "storm"))
 		a->storm = true;
+	else if (cli_is(p, "fill"))
+		a->fill = true;
 	else if (cli_is(p, "space"))
 		a->space = true;
 	else if (cli_is(p, "connect"))
@@ -162,7 +182,7 @@ static void set_defaults(struct bench_args *a)
 
 	if (!a->size)
 		a->size = chunk ? 1ull << 30 : 64;
-	if (!a->duration_s && !(chunk && a->storm))
+	if (!a->duration_s && !(chunk && (a->storm || a->fill)))
 		a->duration_s = chunk ? 5 : 3;
 }
 
@@ -199,6 +219,7 @@ int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv)
 				.depth = 8,
 				.rand_depth = 32,
 				.seed = 1,
+				.rounds = 3,
 				.chunks = 256,
 				.bulk_size = 1 << 20,
 				.bulk_depth = 4,

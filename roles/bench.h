@@ -3,7 +3,8 @@
  * bench.c parses the options into struct bench_args; bench_rpc.c runs the
  * RPC benchmark (server, client, verify and probe modes); bench_tcp.c the
  * plain-TCP baseline it is compared with; bench_chunk.c the chunk store
- * benchmark against fio, and its test-driver modes.
+ * benchmark against fio, bench_chunk_check.c its test-driver modes
+ * (roles/bench_chunk.h).
  */
 #ifndef ROLES_BENCH_H
 #define ROLES_BENCH_H
@@ -18,11 +19,13 @@ struct bench_args {
 	bool verify, probe, json;
 	/* chunk (size and duration default to 0 here: set per benchmark) */
 	const char *dir, *journal, *check;
-	uint64_t target, inode, depth, rand_depth, seed, chunks;
-	uint64_t verify_n, read_chunk;
-	bool storm, space, read_chunk_set;
+	uint64_t target, inode, depth, rand_depth, seed, chunks, rounds;
+	uint64_t verify_n, read_chunk, chunk_size; /* chunk_size 0: default */
+	bool storm, fill, space, read_chunk_set;
 	bool verify_takes_n; /* parsing: the word after --verify is N */
 };
+
+#define BENCH_MAX_ROUNDS 16
 
 /* Latency samples of one phase. */
 struct bench_lat {

@@ -22,7 +22,8 @@
 #  - processes: t_start NAME CMD... runs CMD in the background with stdout
 #    and stderr in $T_DIR/NAME.out and $T_DIR/NAME.err; t_pid, t_alive,
 #    t_wait_exit NAME TIMEOUT (status in $?, SIGKILL and 124 on timeout),
-#    t_run NAME TIMEOUT CMD... (start and wait), t_server_port NAME;
+#    t_run NAME TIMEOUT CMD... (start and wait), t_server_port NAME,
+#    t_storage_port NAME;
 #  - wait_for TIMEOUT CMD...: poll CMD every 0.1 s until it succeeds or
 #    TIMEOUT seconds passed; the only way a test waits for something
 #    (never a bare sleep), and every wait has a bound;
@@ -36,7 +37,8 @@
 # t_done checks that none are left as its last test point.
 #
 # Everything runs on 127.0.0.1 with port 0: servers print "serving on port
-# N", which t_server_port reads.
+# N", which t_server_port reads ("storage serving N targets on port P" for
+# fffs storage: t_storage_port).
 
 T_ROOT=$(cd "$(dirname "$0")/.." && pwd) || exit 1
 T_NAME=$(basename "$0" .t)
@@ -299,6 +301,19 @@ t_server_port() {
 		return 1
 	fi
 	sed -n 's/^serving on port \([0-9][0-9]*\)$/\1/p' "$f" | head -n 1
+}
+
+# t_storage_port NAME: the port of `fffs storage ... --listen
+# tcp://127.0.0.1:0` started as NAME, from its "storage serving N targets
+# on port P" line (waits up to 10 s).
+t_storage_port() {
+	local f="$T_DIR/$1.out" re='^storage serving [0-9]+ targets on port [0-9]+$'
+	if ! wait_for 10 grep -Eq "$re" "$f"; then
+		t_diag "storage server '$1' printed no port; its stderr:"
+		t_diag "$(t_err "$1" | tail -n 5)"
+		return 1
+	fi
+	grep -E "$re" "$f" | head -n 1 | sed 's/.* on port //'
 }
 
 # Every descendant of a pid.
