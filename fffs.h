@@ -36,7 +36,10 @@
 	X(ESHUTDOWN, 2009, "shutting down")                  \
 	X(ECHAINVER, 2010, "chain version mismatch")         \
 	X(ENOTSERVING, 2011, "target not serving")           \
-	X(EREMOTE, 2012, "remote error")
+	X(EREMOTE, 2012, "remote error")                     \
+	X(EVERSION, 2013, "chunk version mismatch")          \
+	X(ENOTHEAD, 2014, "not the head of the chain")       \
+	X(EFENCED, 2015, "lease lost: not serving")
 
 enum fffs_error {
 	FFFS_ERRBASE = 2000,
@@ -112,6 +115,15 @@ char *xstrdup(const char *s);
 void *xaligned_alloc(size_t align, size_t n);
 /* snprintf into a new string. */
 char *xasprintf(const char *fmt, ...) FFFS_PRINTF(1, 2);
+
+/* ---- threads ---------------------------------------------------------- */
+
+#include <pthread.h>
+
+/* pthread_create() with every signal blocked in the new thread, so that
+ * signals meant for the process (SIGTERM) never land on a helper. 0 or a
+ * negative errno. */
+int fffs_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* ---- clocks ----------------------------------------------------------- */
 

@@ -315,9 +315,9 @@ int metastore_open(const char *dir, const struct metastore_info *info,
 	pthread_mutex_init(&ms->lock, NULL);
 	pthread_cond_init(&ms->cond, NULL);
 	pthread_cond_init(&ms->synced_cond, NULL);
-	rc = -pthread_create(&ms->thread, NULL, ms_committer, ms);
+	rc = fffs_thread_start(&ms->thread, ms_committer, ms);
 	if (!rc) {
-		rc = -pthread_create(&ms->syncer, NULL, ms_syncer, ms);
+		rc = fffs_thread_start(&ms->syncer, ms_syncer, ms);
 		if (rc)
 			ms_stop_committer(ms);
 	}

@@ -78,26 +78,37 @@ struct rebuild {
 	size_t errlen;
 };
 
-static int rebuild_one(void *arg, const struct chunk_id *id,
-		       const struct chunk_meta *m)
+static int rebuild_mark(struct rebuild *r, const struct chunk_id *id,
+			uint64_t block, uint8_t class)
 {
-	struct rebuild *r = arg;
 	char cs[64];
-	int rc = alloc_mark(r->t->alloc, m->block, m->class);
+	int rc = alloc_mark(r->t->alloc, block, class);
 
-	if (rc) {
+	if (rc)
 		snprintf(r->err, r->errlen,
 			 "target %llu: chunk metadata is corrupt: %s has "
 			 "block %llu of class %u that %s",
 			 (unsigned long long)store_target_id(r->t),
 			 chunk_id_str(id, cs, sizeof(cs)),
-			 (unsigned long long)m->block, m->class,
+			 (unsigned long long)block, class,
 			 rc == -EEXIST ? "overlaps another chunk"
 				       : "does not fit the target");
-		return rc;
-	}
-	r->n++;
-	return 0;
+	return rc;
+}
+
+static int rebuild_one(void *arg, const struct chunk_id *id,
+		       const struct chunk_meta *m)
+{
+	struct rebuild *r = arg;
+	int rc = 0;
+
+	if (m->committed)
+		rc = rebuild_mark(r, id, m->block, m->class);
+	if (!rc && m->pending && (!m->committed || m->p.block != m->block))
+		rc = rebuild_mark(r, id, m->p.block, m->p.class);
+	if (!rc)
+		r->n++;
+	return rc;
 }
 
 static int target_load(struct store *s, struct store_target *t,
@@ -495,15 +506,21 @@ static uint32_t chunk_crc(const struct chunk_meta *m)
 static void write_locked(struct core *c, struct store_op *op);
 static void trunc_locked(struct core *c, struct store_op *op);
 static void remove_locked(struct core *c, struct store_op *op);
+static void commit_locked(struct core *c, struct store_op *op);
 
 static void op_resume(struct core *c, struct store_op *op)
 {
-	if (op->kind == SOP_WRITE)
-		write_locked(c, op);
-	else if (op->kind == SOP_TRUNCATE)
-		trunc_locked(c, op);
-	else
-		remove_locked(c, op);
+	switch (op->kind) {
+	case SOP_WRITE:
+	case SOP_REPLACE:
+		return write_locked(c, op);
+	case SOP_TRUNCATE:
+		return trunc_locked(c, op);
+	case SOP_COMMIT:
+		return commit_locked(c, op);
+	default:
+		return remove_locked(c, op);
+	}
 }
 
 static void op_finish(struct core *c, struct store_op *op, int status)
@@ -528,17 +545,20 @@ static void op_finish(struct core *c, struct store_op *op, int status)
 }
 
 /* Look the chunk up; true when the op is already answered (error, or a
- * retry of the request the chunk last applied). */
+ * retry of the request the chunk last committed). */
 static bool op_lookup(struct core *c, struct store_op *op)
 {
 	int rc = metastore_get(op->t->ms, &op->id, &op->old);
 
-	op->have_old = rc == 0;
+	op->have_rec = rc == 0;
+	op->have_old = op->have_rec && op->old.committed;
 	if (rc && rc != -ENOENT) {
 		op_finish(c, op, rc);
 		return true;
 	}
-	if (op->have_old && op->client && op->old.req_client == op->client &&
+	op->version = op->have_rec ? op->old.committed : 0;
+	op->out_pending = op->have_rec ? op->old.pending : 0;
+	if (op->have_rec && op->client && op->old.req_client == op->client &&
 	    op->old.req_id == op->req_id) {
 		op->version = op->old.req_version;
 		op->out_length = op->old.length;
@@ -552,6 +572,31 @@ static bool op_lookup(struct core *c, struct store_op *op)
 /* ---- commit
  * ------------------------------------------------------------------------ */
 
+/* The metadata no longer names block (of a version the op replaced):
+ * free it unless the new record still uses it. */
+static void release_unless(struct store_target *t, uint64_t block, int class,
+			   const struct chunk_meta *nu)
+{
+	if (nu->committed && block == nu->block)
+		return;
+	if (nu->pending && block == nu->p.block)
+		return;
+	block_release(t, block, class);
+}
+
+/* After a put of op->nu over op->old: free what only the old one used. */
+static void blocks_retire(struct store_target *t, const struct store_op *op)
+{
+	const struct chunk_meta *o = &op->old;
+
+	if (!op->have_rec)
+		return;
+	if (o->committed)
+		release_unless(t, o->block, o->class, &op->nu);
+	if (o->pending && !(o->committed && o->p.block == o->block))
+		release_unless(t, o->p.block, o->p.class, &op->nu);
+}
+
 static void commit_done(struct core *c, struct loop_msg *m)
 {
 	struct store_op *op = fffs_container_of(m, struct store_op, ms.msg);
@@ -560,19 +605,50 @@ static void commit_done(struct core *c, struct loop_msg *m)
 
 	if (rc) {
 		if (op->cow)
-			alloc_put(t->alloc, op->nu.block, op->nu.class);
+			alloc_put(t->alloc, op->nblock, op->nclass);
 		space_update(t);
 		return op_finish(c, op, rc);
 	}
-	if (op->cow && op->have_old)
-		block_release(t, op->old.block, op->old.class);
-	if (!op->have_old)
+	blocks_retire(t, op);
+	if (!op->have_rec)
 		atomic_fetch_add(&t->chunks, 1);
 	space_update(t);
 	op->version = op->nu.committed;
-	op->out_length = op->nu.length;
-	op->out_crc = op->nu.crc;
+	op->out_pending = op->nu.pending;
+	op->out_length = op->nu.pending ? op->nu.p.length : op->nu.length;
+	op->out_crc = op->nu.pending ? op->nu.p.crc : op->nu.crc;
 	op_finish(c, op, 0);
+}
+
+static void meta_put(struct core *c, struct store_op *op)
+{
+	op->ms.kind = MSOP_PUT;
+	op->ms.id = op->id;
+	op->ms.meta = op->nu;
+	op->ms.core = c;
+	op->ms.msg.cb = commit_done;
+	metastore_submit(op->t->ms, &op->ms);
+}
+
+/* The new content in op->nu becomes the pending version set_pending; the
+ * committed version (if any) stays as it is. */
+static void commit_pending(struct core *c, struct store_op *op)
+{
+	struct chunk_meta *nu = &op->nu;
+	struct chunk_pend p = { nu->block,  nu->class,	   nu->length,
+				nu->crc,    op->chain_ver, op->client,
+				op->req_id, nu->npages,	   nu->page_crc };
+
+	nu->page_crc = NULL; /* moved to p */
+	chunk_meta_release(nu);
+	memset(nu, 0, sizeof(*nu));
+	if (op->have_old) {
+		chunk_meta_copy(nu, &op->old);
+		chunk_meta_drop_pending(nu);
+	}
+	nu->pending = op->set_pending;
+	nu->p = p;
+	meta_put(c, op);
 }
 
 static void commit(struct core *c, struct store_op *op)
@@ -580,19 +656,98 @@ static void commit(struct core *c, struct store_op *op)
 	struct chunk_meta *nu = &op->nu;
 
 	nu->crc = chunk_crc(nu);
-	nu->committed = (op->have_old ? op->old.committed : 0) + 1;
+	if (op->versioned && op->set_pending)
+		return commit_pending(c, op);
+	nu->committed = op->versioned
+				? op->set_version
+				: (op->have_old ? op->old.committed : 0) + 1;
 	nu->pending = 0;
-	nu->chain_ver = op->have_old ? op->old.chain_ver : 0;
+	if (op->versioned)
+		nu->chain_ver = op->chain_ver;
+	else
+		nu->chain_ver = op->have_rec ? op->old.chain_ver : 0;
 	nu->req_client = op->client;
 	nu->req_id = op->req_id;
 	nu->req_status = 0;
 	nu->req_version = nu->committed;
-	op->ms.kind = MSOP_PUT;
-	op->ms.id = op->id;
-	op->ms.meta = *nu;
-	op->ms.core = c;
-	op->ms.msg.cb = commit_done;
-	metastore_submit(op->t->ms, &op->ms);
+	meta_put(c, op);
+}
+
+/* SOP_COMMIT, and a versioned commit of what the chunk holds pending: the
+ * pending version becomes the committed one. */
+static void promote(struct core *c, struct store_op *op)
+{
+	struct chunk_meta *nu = &op->nu;
+	struct chunk_pend *p = &op->old.p;
+
+	chunk_meta_copy(nu, &op->old);
+	free(nu->page_crc);
+	nu->block = p->block;
+	nu->class = p->class;
+	nu->length = p->length;
+	nu->crc = p->crc;
+	nu->npages = p->npages;
+	nu->page_crc = nu->p.page_crc; /* the copy's */
+	nu->p.page_crc = NULL;
+	nu->committed = op->old.pending;
+	nu->chain_ver = op->chain_ver ? op->chain_ver : p->chain_ver;
+	nu->req_client = p->req_client;
+	nu->req_id = p->req_id;
+	nu->req_status = 0;
+	nu->req_version = nu->committed;
+	chunk_meta_drop_pending(nu);
+	op->cow = false;
+	meta_put(c, op);
+}
+
+static void commit_locked(struct core *c, struct store_op *op)
+{
+	if (atomic_load(&op->t->state) == TGT_FAILED)
+		return op_finish(c, op, -EIO);
+	op->client = 0; /* no request to look up */
+	if (op_lookup(c, op))
+		return;
+	if (!op->have_rec)
+		return op_finish(c, op, -ENOENT);
+	if (op->old.committed >= op->set_version)
+		return op_finish(c, op, 0);
+	if (op->old.pending != op->set_version)
+		return op_finish(c, op, -ENOENT);
+	promote(c, op);
+}
+
+/* Plain writes refuse a chunk with a pending version; versioned ones
+ * check their base, and find a retry of the request that made the
+ * pending version. True when the op is answered. */
+static bool version_check(struct core *c, struct store_op *op)
+{
+	const struct chunk_meta *m = &op->old;
+	uint64_t want = op->set_pending ? op->set_pending : op->set_version;
+	bool same = op->have_rec && m->pending && op->client &&
+		    m->p.req_client == op->client && m->p.req_id == op->req_id;
+
+	if (!op->versioned) {
+		if (!op->have_rec || !m->pending)
+			return false;
+		op_finish(c, op, -EBUSY); /* op is the caller's again */
+		return true;
+	}
+	if (same && m->pending == want && op->kind != SOP_REPLACE) {
+		if (!op->set_pending) {
+			promote(c, op); /* the tail commits what it held */
+			return true;
+		}
+		op->out_length = m->p.length;
+		op->out_crc = m->p.crc;
+		op_finish(c, op, 0);
+		return true;
+	}
+	if (op->kind != SOP_REPLACE &&
+	    (op->have_old ? m->committed : 0) != op->base_ver) {
+		op_finish(c, op, -FFFS_EVERSION);
+		return true;
+	}
+	return false;
 }
 
 /* ---- writes
@@ -790,13 +945,16 @@ static void write_plan(struct core *c, struct store_op *op)
 
 	FFFS_ASSERT(class > 0);
 	op->cow = !(op->have_old && (1u << op->old.class) >= new_len &&
-		    op->woff >= old_len && old_len % CHUNK_PAGE == 0);
+		    op->woff >= old_len && old_len % CHUNK_PAGE == 0 &&
+		    !op->old.pending);
 	if (op->cow) {
 		op->nu.class = (uint8_t) class;
 		if (alloc_get(op->t->alloc, class, &op->nu.block)) {
 			space_update(op->t);
 			return op_finish(c, op, -ENOSPC);
 		}
+		op->nblock = op->nu.block;
+		op->nclass = op->nu.class;
 	} else {
 		op->nu.class = op->old.class;
 		op->nu.block = op->old.block;
@@ -825,11 +983,13 @@ static void write_locked(struct core *c, struct store_op *op)
 {
 	if (atomic_load(&op->t->state) == TGT_FAILED)
 		return op_finish(c, op, -EIO);
-	if (op_lookup(c, op))
+	if (op_lookup(c, op) || version_check(c, op))
 		return;
 	op->woff = op->offset;
 	op->wlen = op->length;
 	op->wdata = op->data;
+	if (op->kind == SOP_REPLACE)
+		op->have_old = false; /* the new content is the data alone */
 	write_plan(c, op);
 }
 
@@ -892,16 +1052,18 @@ static void trunc_locked(struct core *c, struct store_op *op)
 
 	if (atomic_load(&op->t->state) == TGT_FAILED)
 		return op_finish(c, op, -EIO);
-	if (op_lookup(c, op))
+	if (op_lookup(c, op) || version_check(c, op))
 		return;
 	old_len = op->have_old ? op->old.length : 0;
-	if (op->have_old && op->length == old_len) {
+	/* a versioned truncate makes a version even when nothing changes:
+	 * every replica must reach the same version */
+	if (op->have_old && op->length == old_len && !op->versioned) {
 		op->version = op->old.committed;
 		op->out_length = old_len;
 		op->out_crc = op->old.crc;
 		return op_finish(c, op, 0);
 	}
-	if (!op->have_old && op->length == 0)
+	if (!op->have_old && op->length == 0 && !op->versioned)
 		return op_finish(c, op, 0);
 	if (op->length < old_len)
 		return trunc_shrink(c, op);
@@ -916,9 +1078,11 @@ static void remove_done(struct core *c, struct loop_msg *m)
 	struct store_op *op = fffs_container_of(m, struct store_op, ms.msg);
 
 	if (!op->ms.result) {
-		block_release(op->t, op->old.block, op->old.class);
+		memset(&op->nu, 0, sizeof(op->nu)); /* nothing is kept */
+		blocks_retire(op->t, op);
 		atomic_fetch_sub(&op->t->chunks, 1);
 		op->version = op->old.committed;
+		op->out_pending = 0;
 	}
 	op_finish(c, op, op->ms.result);
 }
@@ -932,6 +1096,7 @@ static void remove_locked(struct core *c, struct store_op *op)
 	rc = metastore_get(op->t->ms, &op->id, &op->old);
 	if (rc)
 		return op_finish(c, op, rc);
+	op->have_rec = true;
 	op->ms.kind = MSOP_DEL;
 	op->ms.id = op->id;
 	op->ms.core = c;
@@ -979,6 +1144,23 @@ static void read_done(struct core *c, struct loop_op *io, int res)
 	op_finish(c, op, 0);
 }
 
+/* Make m describe its pending version where it describes the committed
+ * one (both page CRC arrays stay owned by m). */
+static void view_pending(struct chunk_meta *m)
+{
+	uint32_t *crcs = m->page_crc, n = m->npages;
+
+	m->block = m->p.block;
+	m->class = m->p.class;
+	m->length = m->p.length;
+	m->crc = m->p.crc;
+	m->page_crc = m->p.page_crc;
+	m->npages = m->p.npages;
+	m->p.page_crc = crcs;
+	m->p.npages = n;
+	m->committed = m->pending;
+}
+
 static void read_start(struct core *c, struct store_op *op)
 {
 	uint32_t p0, p1;
@@ -989,7 +1171,14 @@ static void read_start(struct core *c, struct store_op *op)
 	rc = metastore_get(op->t->ms, &op->id, &op->old);
 	if (rc)
 		return op_finish(c, op, rc);
-	op->have_old = true;
+	op->have_rec = op->have_old = true;
+	op->out_pending = op->old.pending;
+	if (op->want_version && op->want_version == op->old.pending)
+		view_pending(&op->old);
+	else if (op->want_version && op->want_version != op->old.committed)
+		return op_finish(c, op, -FFFS_EVERSION);
+	else if (!op->old.committed)
+		return op_finish(c, op, -ENOENT); /* a pending version only */
 	op->version = op->old.committed;
 	if (op->offset >= op->old.length || op->length == 0) {
 		op->out_length = 0;
@@ -1020,13 +1209,19 @@ void store_submit(struct core *c, struct store_target *t, struct store_op *op)
 	op->buf = op->rbuf;
 	op->buf_len = op->rbuf ? op->rbuf_len : 0;
 	op->out_buf = op->out_data = NULL;
-	op->version = 0;
+	op->version = op->out_pending = 0;
 	op->out_length = op->out_crc = 0;
+	op->have_rec = op->have_old = op->cow = false;
 	memset(&op->old, 0, sizeof(op->old));
 	memset(&op->nu, 0, sizeof(op->nu));
 	if (op->kind == SOP_READ)
 		return read_start(c, op);
-	if (op->kind == SOP_WRITE)
+	if (op->kind == SOP_REPLACE) {
+		op->versioned = true;
+		op->set_pending = 0;
+		rc = op->offset ? -EINVAL : 0;
+	}
+	if (!rc && (op->kind == SOP_WRITE || op->kind == SOP_REPLACE))
 		rc = write_check(op);
 	else if (op->kind == SOP_TRUNCATE &&
 		 (op->length > CHUNK_MAX_LEN ||

@@ -35,6 +35,32 @@
  * Truncate sets the chunk's length (zero-filling when it grows); remove
  * deletes it (-ENOENT when there is none). An I/O error from the device
  * marks the target failed (logged); a failed target answers -EIO.
+ *
+ * Versions (chain replication, chain/craq_srv.c). A chunk has a committed
+ * version and at most one pending one (chain/chunkmeta.h). Plain writes
+ * and truncates commit at once as committed + 1 and refuse a chunk with a
+ * pending version (-EBUSY). With `versioned` set, a write or truncate
+ * applies to the committed version base_ver (0: no committed content;
+ * another committed version is -FFFS_EVERSION) and
+ *	- with set_pending: the result becomes the pending version
+ *	  set_pending (replacing a pending version the chunk had), the
+ *	  committed version stays readable;
+ *	- without: it is committed as set_version.
+ * The new version records chain_ver and (client, req_id). A versioned
+ * write whose (client, req_id) is that of the chunk's pending version
+ * set_pending, or of its committed version, is not applied again (the
+ * result tells which: out_pending or version).
+ * SOP_COMMIT makes pending version set_version the committed one (done
+ * already when the committed version is at least that: 0; no such pending
+ * version: -ENOENT) and frees the old committed block. SOP_REPLACE stores
+ * data (offset 0, length bytes, the whole chunk) as committed version
+ * set_version with chain_ver, dropping any pending version: recovery and
+ * forwards to a syncing replica send whole chunks.
+ * Reads with want_version read that version, committed or pending
+ * (neither: -FFFS_EVERSION); without, the committed one (-ENOENT when the
+ * chunk has only a pending version). Every operation but a failed one
+ * returns the chunk's versions after it in version (committed) and
+ * out_pending (0: none).
  */
 #ifndef CHAIN_STORE_H
 #define CHAIN_STORE_H
@@ -80,7 +106,14 @@ struct store_space {
 /* Any thread; figures as of the last completed operation. */
 void store_target_space(const struct store_target *t, struct store_space *sp);
 
-enum store_op_kind { SOP_WRITE, SOP_READ, SOP_REMOVE, SOP_TRUNCATE };
+enum store_op_kind {
+	SOP_WRITE,
+	SOP_READ,
+	SOP_REMOVE,
+	SOP_TRUNCATE,
+	SOP_COMMIT,
+	SOP_REPLACE
+};
 
 struct store_op {
 	/* set by the caller */
@@ -96,10 +129,14 @@ struct store_op {
 	 * it and never frees it */
 	uint8_t *rbuf;
 	size_t rbuf_len;
+	/* versions (see above); all 0 / false for plain operations */
+	bool versioned;
+	uint64_t base_ver, set_pending, set_version, want_version;
+	uint32_t chain_ver;
 	void (*done)(struct core *c, struct store_op *op);
 	/* results */
 	int status;
-	uint64_t version;
+	uint64_t version, out_pending;
 	uint32_t out_length, out_crc;
 	uint8_t *out_data; /* read */
 	void *out_buf;	   /* read without rbuf: free with iobuf_free_any */
@@ -109,10 +146,12 @@ struct store_op {
 	struct loop_op io;
 	struct metastore_op ms;
 	struct chunk_meta old, nu;
-	bool have_old, cow, locked;
+	bool have_rec, have_old, cow, locked; /* have_old: committed content */
 	uint32_t woff, wlen;  /* the range written (truncate: the zero fill) */
 	const uint8_t *wdata; /* NULL: zeroes */
 	uint32_t seg, seg_len;
+	uint64_t nblock; /* the block a copy-on-write allocated */
+	uint8_t nclass;
 	uint8_t *buf;
 	size_t buf_len;
 };

@@ -14,7 +14,7 @@ static void meta_fill(struct chunk_meta *m, uint8_t class, uint32_t length)
 	m->length = length;
 	m->block = 0x0123456789abcdefull;
 	m->committed = 41;
-	m->pending = 42;
+	m->pending = 0;
 	m->chain_ver = 0xdeadbeef;
 	m->crc = 0xcafef00d;
 	m->req_client = 0x1111222233334444ull;
@@ -28,6 +28,36 @@ static void meta_fill(struct chunk_meta *m, uint8_t class, uint32_t length)
 		m->page_crc[i] = i * 2654435761u;
 }
 
+/* Give m a pending version 42 of `length` bytes in a class-`class` block. */
+static void pend_fill(struct chunk_meta *m, uint8_t class, uint32_t length)
+{
+	struct chunk_pend *p = &m->p;
+
+	m->pending = 42;
+	p->class = class;
+	p->length = length;
+	p->block = 0x0fedcba987654321ull;
+	p->crc = 0x12345678;
+	p->chain_ver = 0xabcdef01;
+	p->req_client = 0x2222333344445555ull;
+	p->req_id = 0x6666777788889999ull;
+	p->npages = chunk_pages(length);
+	p->page_crc = p->npages ? malloc(p->npages * sizeof(uint32_t)) : NULL;
+	for (uint32_t i = 0; i < p->npages; i++)
+		p->page_crc[i] = ~i * 40503u;
+}
+
+static bool pend_equal(const struct chunk_pend *a, const struct chunk_pend *b)
+{
+	if (a->block != b->block || a->class != b->class ||
+	    a->length != b->length || a->crc != b->crc ||
+	    a->chain_ver != b->chain_ver || a->req_client != b->req_client ||
+	    a->req_id != b->req_id || a->npages != b->npages)
+		return false;
+	return !a->npages ||
+	       !memcmp(a->page_crc, b->page_crc, a->npages * sizeof(uint32_t));
+}
+
 static bool meta_equal(const struct chunk_meta *a, const struct chunk_meta *b)
 {
 	if (a->block != b->block || a->class != b->class ||
@@ -36,6 +66,8 @@ static bool meta_equal(const struct chunk_meta *a, const struct chunk_meta *b)
 	    a->crc != b->crc || a->req_client != b->req_client ||
 	    a->req_id != b->req_id || a->req_status != b->req_status ||
 	    a->req_version != b->req_version || a->npages != b->npages)
+		return false;
+	if (a->pending && !pend_equal(&a->p, &b->p))
 		return false;
 	return !a->npages ||
 	       !memcmp(a->page_crc, b->page_crc, a->npages * sizeof(uint32_t));
@@ -131,7 +163,8 @@ static bool round_trip(const struct chunk_meta *m)
 
 	buf[size] = 0x5a;
 	good = chunk_meta_encode(m, buf) == size && buf[size] == 0x5a &&
-	       size == 72 + 4 * (size_t)m->npages;
+	       size == 72 + 4 * (size_t)m->npages +
+			       (m->pending ? 41 + 4 * (size_t)m->p.npages : 0);
 	good = good && chunk_meta_decode(buf, size, &back) == 0 &&
 	       meta_equal(m, &back);
 	chunk_meta_release(&back);
@@ -164,18 +197,53 @@ static void test_round_trip(void)
 	chunk_meta_release(&copy);
 	ok(copy.page_crc == NULL && copy.npages == 0,
 	   "release twice is harmless");
+
+	meta_fill(&m, 17, 70000);
+	pend_fill(&m, 18, 200000);
+	ok(round_trip(&m), "round trip: a pending version of its own");
+	chunk_meta_copy(&copy, &m);
+	ok(meta_equal(&m, &copy) && copy.p.page_crc != m.p.page_crc,
+	   "  ... chunk_meta_copy copies its page CRCs");
+	chunk_meta_drop_pending(&copy);
+	ok(copy.pending == 0 && copy.p.page_crc == NULL && copy.npages == 18,
+	   "  ... drop_pending keeps the committed version");
+	chunk_meta_release(&copy);
+	chunk_meta_release(&m);
+	memset(&m, 0, sizeof(m));
+	pend_fill(&m, 16, 5000);
+	ok(round_trip(&m), "round trip: a pending version only (committed 0)");
+	chunk_meta_release(&m);
+	meta_fill(&m, 16, 4096);
+	pend_fill(&m, 16, 0);
+	ok(round_trip(&m), "round trip: an empty pending version");
+	chunk_meta_release(&m);
 }
 
 /* Decoded values that pass must follow every rule of chunkmeta.h. */
+static bool version_sane(uint8_t class, uint32_t length, uint32_t npages,
+			 const uint32_t *crcs)
+{
+	if (class < 16 || class > 26)
+		return false;
+	if (length > (1u << class) || length > CHUNK_MAX_LEN)
+		return false;
+	if (npages != chunk_pages(length))
+		return false;
+	return (npages == 0) == (crcs == NULL);
+}
+
 static bool meta_sane(const struct chunk_meta *m)
 {
-	if (m->class < 16 || m->class > 26)
+	if (m->pending && (m->pending <= m->committed ||
+			   !version_sane(m->p.class, m->p.length, m->p.npages,
+					 m->p.page_crc)))
 		return false;
-	if (m->length > (1u << m->class) || m->length > CHUNK_MAX_LEN)
+	if (!m->pending && (m->p.page_crc || m->p.npages))
 		return false;
-	if (m->npages != chunk_pages(m->length))
-		return false;
-	return (m->npages == 0) == (m->page_crc == NULL);
+	if (!m->committed)
+		return !m->class && !m->length && !m->block && !m->crc &&
+		       !m->npages && !m->page_crc;
+	return version_sane(m->class, m->length, m->npages, m->page_crc);
 }
 
 static bool all_zero(const struct chunk_meta *m)
@@ -201,14 +269,17 @@ static bool decode_clean(const uint8_t *buf, size_t len, int *accepted)
 	return rc == -FFFS_EBADFRAME && all_zero(&m);
 }
 
-static void test_mangled(void)
+static void test_mangled(bool pend)
 {
-	uint8_t buf[72 + 3 * 4], *copy;
+	uint8_t buf[72 + 3 * 4 + 41 + 2 * 4], *copy;
 	int bad = 0, accepted = 0;
 	struct chunk_meta m;
 	size_t size;
 
+	diag(pend ? "a value with a pending version" : "a committed value");
 	meta_fill(&m, 16, 2 * 4096 + 1);
+	if (pend)
+		pend_fill(&m, 16, 4097);
 	size = chunk_meta_encode(&m, buf);
 	chunk_meta_release(&m);
 	for (size_t len = 0; len < size; len++) {
@@ -240,7 +311,7 @@ static void test_mangled(void)
 static void reject(size_t off, const void *patch, size_t n, size_t extra,
 		   const char *name)
 {
-	uint8_t buf[72 + 4 * 4 + 8] = { 0 };
+	uint8_t buf[72 + 4 * 4 + 48] = { 0 };
 	struct chunk_meta m;
 	size_t size;
 
@@ -281,6 +352,12 @@ static void test_rejects(void)
 	reject(68, le32(2), 4, 0, "npages that does not match the size");
 	reject(68, le32(0xffffffff), 4, 0,
 	       "a huge npages is rejected, not allocated");
+	/* committed is at 16, pending at 24 */
+	reject(24, le32(41), 4, 0, "a pending version not above committed");
+	reject(24, le32(42), 4, 0, "a pending version with no pending part");
+	reject(24, le32(42), 4, 41, "a pending part of zeroes (class 0)");
+	reject(16, le32(0), 4, 0,
+	       "committed 0 with committed content is rejected");
 	reject(0, &(uint8_t){ 1 }, 1, 1, "one trailing byte is rejected");
 	reject(0, &(uint8_t){ 1 }, 1, 4,
 	       "a trailing extra page CRC is rejected");
@@ -297,7 +374,8 @@ int main(void)
 	test_keys();
 	test_id_str();
 	test_round_trip();
-	test_mangled();
+	test_mangled(false);
+	test_mangled(true);
 	test_rejects();
 	return done_testing();
 }
