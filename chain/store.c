@@ -753,6 +753,13 @@ static bool version_check(struct core *c, struct store_op *op)
 /* ---- writes
  * ------------------------------------------------------------------------ */
 
+/* Length of the content a write builds on: the committed version, or
+ * nothing for a replacement. */
+static uint32_t base_len(const struct store_op *op)
+{
+	return op->have_old && !op->fresh ? op->old.length : 0;
+}
+
 static void new_pages(struct store_op *op, uint32_t new_len)
 {
 	struct chunk_meta *nu = &op->nu;
@@ -816,7 +823,7 @@ static void cow_written(struct core *c, struct loop_op *io, int res)
  * zero the rest, checksum the pages, write the segment to the new block. */
 static void cow_fill(struct core *c, struct store_op *op, uint32_t len)
 {
-	uint32_t old_len = op->have_old ? op->old.length : 0;
+	uint32_t old_len = base_len(op);
 	uint32_t keep = old_len > op->seg ? old_len - op->seg : 0;
 
 	if (keep < len)
@@ -856,7 +863,7 @@ static void cow_next(struct core *c, struct store_op *op)
 {
 	uint32_t end = chunk_pages(op->nu.length) * CHUNK_PAGE;
 	uint32_t len = seg_span(op);
-	uint32_t old_len = op->have_old ? op->old.length : 0, rd;
+	uint32_t old_len = base_len(op), rd;
 
 	if (op->seg >= end)
 		return commit(c, op);
@@ -937,16 +944,16 @@ static void write_whole(struct core *c, struct store_op *op)
 /* Holding the chunk lock and its metadata: plan the write. */
 static void write_plan(struct core *c, struct store_op *op)
 {
-	uint32_t old_len = op->have_old ? op->old.length : 0;
+	uint32_t old_len = base_len(op);
 	uint32_t end = op->woff + op->wlen;
 	uint32_t new_len = end > old_len ? end : old_len;
 	uint32_t cap = op->chunk_size > new_len ? op->chunk_size : new_len;
 	int class = alloc_class_for(cap);
 
 	FFFS_ASSERT(class > 0);
-	op->cow = !(op->have_old && (1u << op->old.class) >= new_len &&
-		    op->woff >= old_len && old_len % CHUNK_PAGE == 0 &&
-		    !op->old.pending);
+	op->cow = !(op->have_old && !op->fresh &&
+		    (1u << op->old.class) >= new_len && op->woff >= old_len &&
+		    old_len % CHUNK_PAGE == 0 && !op->old.pending);
 	if (op->cow) {
 		op->nu.class = (uint8_t) class;
 		if (alloc_get(op->t->alloc, class, &op->nu.block)) {
@@ -989,7 +996,7 @@ static void write_locked(struct core *c, struct store_op *op)
 	op->wlen = op->length;
 	op->wdata = op->data;
 	if (op->kind == SOP_REPLACE)
-		op->have_old = false; /* the new content is the data alone */
+		op->fresh = true; /* the new content is the data alone */
 	write_plan(c, op);
 }
 
@@ -1211,14 +1218,13 @@ void store_submit(struct core *c, struct store_target *t, struct store_op *op)
 	op->out_buf = op->out_data = NULL;
 	op->version = op->out_pending = 0;
 	op->out_length = op->out_crc = 0;
-	op->have_rec = op->have_old = op->cow = false;
+	op->have_rec = op->have_old = op->cow = op->fresh = false;
 	memset(&op->old, 0, sizeof(op->old));
 	memset(&op->nu, 0, sizeof(op->nu));
 	if (op->kind == SOP_READ)
 		return read_start(c, op);
 	if (op->kind == SOP_REPLACE) {
 		op->versioned = true;
-		op->set_pending = 0;
 		rc = op->offset ? -EINVAL : 0;
 	}
 	if (!rc && (op->kind == SOP_WRITE || op->kind == SOP_REPLACE))

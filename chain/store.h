@@ -54,8 +54,9 @@
  * already when the committed version is at least that: 0; no such pending
  * version: -ENOENT) and frees the old committed block. SOP_REPLACE stores
  * data (offset 0, length bytes, the whole chunk) as committed version
- * set_version with chain_ver, dropping any pending version: recovery and
- * forwards to a syncing replica send whole chunks.
+ * set_version with chain_ver, dropping any pending version, or, with
+ * set_pending, as that pending version (the committed one stays): recovery
+ * and forwards to a replica that lacks the base send whole chunks.
  * Reads with want_version read that version, committed or pending
  * (neither: -FFFS_EVERSION); without, the committed one (-ENOENT when the
  * chunk has only a pending version). Every operation but a failed one
@@ -147,6 +148,7 @@ struct store_op {
 	struct metastore_op ms;
 	struct chunk_meta old, nu;
 	bool have_rec, have_old, cow, locked; /* have_old: committed content */
+	bool fresh;			      /* replace: nothing of the old */
 	uint32_t woff, wlen;  /* the range written (truncate: the zero fill) */
 	const uint8_t *wdata; /* NULL: zeroes */
 	uint32_t seg, seg_len;

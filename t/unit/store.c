@@ -260,6 +260,28 @@ static void test_tail_and_replace(void)
 	ok(len == 20 * KiB && b == 'h' && ver == 10 && pend == 0,
 	   "  ... is exactly the new content, version 10, nothing pending");
 	is_int(used(), u0, "  ... in one block");
+	{
+		uint8_t *buf = data(6 * KiB, 'i');
+		struct run r = {
+			.op = { .kind = SOP_REPLACE,
+				.id = chunk(0),
+				.length = 6 * KiB,
+				.crc = crc32c(0, buf, 6 * KiB),
+				.data = buf,
+				.set_pending = 11,
+				.chain_ver = 7 },
+		};
+
+		is_int(run(&r), 0, "a whole-chunk replacement as pending 11");
+		free(buf);
+	}
+	is_int(rd(0, 0, &len, &b, &ver, &pend), 0, "  ... the committed one");
+	ok(len == 20 * KiB && b == 'h' && ver == 10 && pend == 11,
+	   "  ... is still version 10");
+	is_int(rd(0, 11, &len, &b, &ver, &pend), 0, "  ... pending 11");
+	ok(len == 6 * KiB && b == 'i', "  ... is the new content alone");
+	is_int(simple(SOP_COMMIT, 0, 11), 0, "  ... commit it");
+	is_int(used(), u0, "  ... one block again");
 }
 
 static void test_pending_only(void)
