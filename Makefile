@@ -33,7 +33,7 @@ else
 Q := @
 endif
 
-SRCDIRS := base net chain meta fuse roles
+SRCDIRS := base net mgmt chain meta fuse roles
 SRCS    := $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.c))
 OBJS    := $(patsubst %.c,$(OBJ)/%.o,$(SRCS))
 UNITSRC := $(wildcard t/unit/*.c)

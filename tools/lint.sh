@@ -61,23 +61,25 @@ do_fmt() {
 
 # ---- lint: include direction -----------------------------------------------
 
-# Layers, lowest first: base (fffs.h, base/) <- net <- chain <- meta <- fuse
-# <- roles <- fffs.c. A file may include headers of its own layer or lower;
-# meta sits above chain because metadata uses the CRAQ engine, so chain may
-# not include meta. Only fffs.c (and roles/ itself) includes roles/. Another
-# directory's internal.h / *_internal.h is private to it; tests under t/ may
-# include anything but roles/.
+# Layers, lowest first: base (fffs.h, base/) <- net <- mgmt <- chain <- meta
+# <- fuse <- roles <- fffs.c. A file may include headers of its own layer or
+# lower; mgmt (routing info) sits between net and chain so that everything
+# above can read routing info; meta sits above chain because metadata uses
+# the CRAQ engine, so chain may not include meta. Only fffs.c (and roles/
+# itself) includes roles/. Another directory's internal.h / *_internal.h is
+# private to it; tests under t/ may include anything but roles/.
 check_includes() {
 	# shellcheck disable=SC2086
 	awk '
 	function layer(p) {
 		if (p == "fffs.h" || p ~ /^base\//) return 0
 		if (p ~ /^net\//) return 1
-		if (p ~ /^chain\//) return 2
-		if (p ~ /^meta\//) return 3
-		if (p ~ /^fuse\//) return 4
-		if (p ~ /^roles\//) return 5
-		if (p == "fffs.c") return 6
+		if (p ~ /^mgmt\//) return 2
+		if (p ~ /^chain\//) return 3
+		if (p ~ /^meta\//) return 4
+		if (p ~ /^fuse\//) return 5
+		if (p ~ /^roles\//) return 6
+		if (p == "fffs.c") return 7
 		return -1
 	}
 	function dir(p) { return p ~ /\// ? substr(p, 1, index(p, "/") - 1) : "" }
@@ -109,7 +111,7 @@ check_includes() {
 		}
 		from = layer(FILENAME); to = layer(inc)
 		if (from >= 0 && to > from)
-			bad("#include \"" inc "\": " name(FILENAME) " may not depend on " name(inc) " (layers: base <- net <- chain <- meta <- fuse <- roles)")
+			bad("#include \"" inc "\": " name(FILENAME) " may not depend on " name(inc) " (layers: base <- net <- mgmt <- chain <- meta <- fuse <- roles)")
 	}' $1
 }
 
@@ -161,7 +163,7 @@ check_banned() {
 check_opening() {
 	for f in $1; do
 		case $f in
-		base/*.c | net/*.c | chain/*.c | meta/*.c | fuse/*.c | roles/*.c | fffs.c) ;;
+		base/*.c | net/*.c | mgmt/*.c | chain/*.c | meta/*.c | fuse/*.c | roles/*.c | fffs.c) ;;
 		*) continue ;;
 		esac
 		head -n 1 "$f" | grep -q '^/\*' ||
