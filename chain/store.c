@@ -258,6 +258,12 @@ void store_target_space(const struct store_target *t, struct store_space *sp)
 	sp->chunks = atomic_load(&t->chunks);
 }
 
+int store_meta(struct store_target *t, const struct chunk_id *id,
+	       struct chunk_meta *m)
+{
+	return metastore_get(t->ms, id, m);
+}
+
 int store_last(struct store_target *t, uint64_t inode, uint32_t *index,
 	       uint32_t *length)
 {
@@ -517,6 +523,7 @@ static void op_resume(struct core *c, struct store_op *op)
 	case SOP_TRUNCATE:
 		return trunc_locked(c, op);
 	case SOP_COMMIT:
+	case SOP_ABORT:
 		return commit_locked(c, op);
 	default:
 		return remove_locked(c, op);
@@ -700,6 +707,28 @@ static void promote(struct core *c, struct store_op *op)
 	meta_put(c, op);
 }
 
+static void remove_done(struct core *c, struct loop_msg *m);
+
+/* SOP_ABORT: forget the pending version; a chunk with nothing committed
+ * goes altogether. */
+static void abort_pending(struct core *c, struct store_op *op)
+{
+	if (op->old.pending != op->set_version)
+		return op_finish(c, op, -ENOENT);
+	if (!op->old.committed) {
+		op->ms.kind = MSOP_DEL;
+		op->ms.id = op->id;
+		op->ms.core = c;
+		op->ms.msg.cb = remove_done;
+		metastore_submit(op->t->ms, &op->ms);
+		return;
+	}
+	chunk_meta_copy(&op->nu, &op->old);
+	chunk_meta_drop_pending(&op->nu);
+	op->cow = false;
+	meta_put(c, op);
+}
+
 static void commit_locked(struct core *c, struct store_op *op)
 {
 	if (atomic_load(&op->t->state) == TGT_FAILED)
@@ -709,6 +738,8 @@ static void commit_locked(struct core *c, struct store_op *op)
 		return;
 	if (!op->have_rec)
 		return op_finish(c, op, -ENOENT);
+	if (op->kind == SOP_ABORT)
+		return abort_pending(c, op);
 	if (op->old.committed >= op->set_version)
 		return op_finish(c, op, 0);
 	if (op->old.pending != op->set_version)

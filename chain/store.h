@@ -57,6 +57,9 @@
  * set_version with chain_ver, dropping any pending version, or, with
  * set_pending, as that pending version (the committed one stays): recovery
  * and forwards to a replica that lacks the base send whole chunks.
+ * SOP_ABORT drops pending version set_version (a write the chain could
+ * not complete): the committed version stays, a chunk that had no other
+ * is removed; no such pending version: -ENOENT.
  * Reads with want_version read that version, committed or pending
  * (neither: -FFFS_EVERSION); without, the committed one (-ENOENT when the
  * chunk has only a pending version). Every operation but a failed one
@@ -113,7 +116,8 @@ enum store_op_kind {
 	SOP_REMOVE,
 	SOP_TRUNCATE,
 	SOP_COMMIT,
-	SOP_REPLACE
+	SOP_REPLACE,
+	SOP_ABORT
 };
 
 struct store_op {
@@ -160,7 +164,9 @@ struct store_op {
 
 void store_submit(struct core *c, struct store_target *t, struct store_op *op);
 
-/* Any thread (LMDB reads). */
+/* Any thread (LMDB reads). store_meta: 0 and *m (release it), -ENOENT. */
+int store_meta(struct store_target *t, const struct chunk_id *id,
+	       struct chunk_meta *m);
 int store_last(struct store_target *t, uint64_t inode, uint32_t *index,
 	       uint32_t *length);
 int store_scan(struct store_target *t, const struct chunk_id *start,

@@ -304,6 +304,29 @@ static void test_pending_only(void)
 	ok(used() > u0, "two chunks, one with two blocks");
 }
 
+static void test_abort(void)
+{
+	uint64_t u0 = used(), ver, pend;
+	uint32_t len;
+	uint8_t b;
+
+	is_int(wr(3, 0, 4 * KiB, 'j', 0, 0, 0, 0, NULL), 0, "chunk 3");
+	u0 = used();
+	is_int(wr(3, 0, 8 * KiB, 'k', 1, 2, 0, 11, NULL), 0, "  ... pending 2");
+	is_int(simple(SOP_ABORT, 3, 3), -ENOENT,
+	       "aborting a version that is not pending: -ENOENT");
+	is_int(simple(SOP_ABORT, 3, 2), 0, "abort pending 2");
+	is_int(rd(3, 0, &len, &b, &ver, &pend), 0, "  ... the chunk");
+	ok(ver == 1 && pend == 0 && b == 'j' && used() == u0,
+	   "  ... is version 1 alone, its pending block free");
+	is_int(wr(4, 0, 4 * KiB, 'l', 0, 1, 0, 12, NULL), 0,
+	       "chunk 4 as pending 1 only");
+	is_int(simple(SOP_ABORT, 4, 1), 0, "  ... aborted");
+	is_int(rd(4, 1, &len, &b, &ver, &pend), -ENOENT, "  ... is gone");
+	is_int(used(), u0, "  ... with its block");
+	is_int(simple(SOP_REMOVE, 3, 0), 0, "remove chunk 3");
+}
+
 static void test_remove(void)
 {
 	uint64_t u0 = used();
@@ -355,6 +378,7 @@ int main(void)
 	test_pending();
 	test_tail_and_replace();
 	test_pending_only();
+	test_abort();
 	test_remove();
 	loop_request_stop();
 	loop_main();
