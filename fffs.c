@@ -18,9 +18,19 @@ static const struct cli_opt help_opts[] = {
 };
 
 static const struct cli_cmd commands[] = {
-	{ "mgmtd", cmd_not_built, NULL,
+	{ "mgmtd", cmd_mgmtd, NULL,
 	  "Run the cluster manager: membership, leases, routing info, chains.",
-	  NULL, no_opts, CLI_DAEMON | CLI_NOT_BUILT },
+	  "Storage and metadata servers register with mgmtd and heartbeat; "
+	  "a heartbeat renews the server's lease (heartbeat_timeout_ms). mgmtd "
+	  "keeps the routing info (nodes, targets, chains, chain tables and "
+	  "every target's state) in LMDB under --state-dir, makes each new "
+	  "version durable before anybody sees it, and answers routing "
+	  "requests as soon as a newer version exists. Every chain_update_ms "
+	  "it marks the servers whose lease ran out as down and runs the "
+	  "chain state machine: failed targets move to the end of their "
+	  "chain, returning ones sync from their predecessor and serve again. "
+	  "It runs on one core.",
+	  mgmtd_opts, CLI_DAEMON },
 	{ "meta", cmd_not_built, NULL,
 	  "Run a metadata server, one replica of the namespace.", NULL, no_opts,
 	  CLI_DAEMON | CLI_NOT_BUILT },
@@ -38,9 +48,18 @@ static const struct cli_cmd commands[] = {
 	{ "mount", cmd_not_built, "MOUNTPOINT",
 	  "Mount the file system with FUSE.", NULL, no_opts,
 	  CLI_DAEMON | CLI_NOT_BUILT },
-	{ "admin", cmd_not_built, "COMMAND",
-	  "Operate the cluster: status, nodes, targets, chains, tables.", NULL,
-	  no_opts, CLI_DAEMON | CLI_NOT_BUILT },
+	{ "admin", cmd_admin, "COMMAND [ARGS]",
+	  "Operate the cluster: status, nodes, targets, chains, tables.",
+	  "Commands: init (a new cluster secret in --secret-file for "
+	  "--cluster-id; needs no mgmtd); status (the whole cluster at a "
+	  "glance), nodes, targets, chains, tables; table create --chains N "
+	  "--replicas R (N chains of R targets on distinct storage nodes, "
+	  "placed so that every pair of nodes shares about as many chains); "
+	  "target offline TARGET; chain add-target CHAIN TARGET (joins at the "
+	  "tail, syncs, then serves); chain remove-target CHAIN TARGET (only "
+	  "an offline target). Each prints a table, or JSON with --json; "
+	  "a refused command prints mgmtd's reason and exits 1.",
+	  admin_opts, CLI_DAEMON },
 	{ "bench", cmd_bench, "rpc|chunk",
 	  "Measure fffs against a baseline run in the same invocation.",
 	  "fffs bench rpc measures the RPC layer over loopback: small "

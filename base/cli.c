@@ -14,12 +14,13 @@ const struct cli_opt cli_common_opts[] = {
 	{ "cluster-id", "NAME", "Cluster this process belongs to." },
 	{ "secret-file", "FILE", "File with the cluster secret." },
 	{ "node-id", "N", "Node id of this process." },
+	{ "mgmtd", "URI", "Address of the cluster manager, tcp://HOST:PORT." },
 	{ NULL, NULL, NULL },
 };
 
 /* Common options that are plain config keys: option name -> key. The
- * daemon-only options (--listen, --mgmtd, --metrics) join this table with
- * the first daemon that serves them. */
+ * daemon-only options (--listen, --metrics) join this table with the first
+ * daemon that serves them. */
 static const char *common_key(const char *opt)
 {
 	static const char *const map[][2] = {
@@ -28,6 +29,7 @@ static const char *common_key(const char *opt)
 		{ "cluster-id", "cluster_id" },
 		{ "secret-file", "secret_file" },
 		{ "node-id", "node_id" },
+		{ "mgmtd", "mgmtd" },
 	};
 
 	for (size_t i = 0; i < FFFS_ARRAY_LEN(map); i++)

@@ -77,6 +77,24 @@ enum cfg_type { CFG_INT, CFG_SIZE, CFG_MS, CFG_BOOL, CFG_STR, CFG_ENUM };
 	X(rpc_max_inflight, CFG_INT, "1024", 1, 1048576, NULL,                 \
 	  "Requests a server runs at once per connection before it stops "     \
 	  "reading.")                                                          \
+	X(mgmtd, CFG_STR, "", 0, 1024, NULL,                                   \
+	  "Address of the cluster manager, tcp://HOST:PORT (empty: none; a "   \
+	  "storage server without one serves its targets alone).")             \
+	X(heartbeat_interval_ms, CFG_MS, "1000", 10, 600000, NULL,             \
+	  "How often a server heartbeats to mgmtd (renewing its lease).")      \
+	X(heartbeat_timeout_ms, CFG_MS, "10000", 100, 3600000, NULL,           \
+	  "The lease: mgmtd marks a server failed after this long without a "  \
+	  "heartbeat; a server stops serving after half of it without one.")   \
+	X(chain_update_ms, CFG_MS, "1000", 10, 600000, NULL,                   \
+	  "How often mgmtd runs the chain updater.")                           \
+	X(routing_poll_ms, CFG_MS, "10000", 10, 600000, NULL,                  \
+	  "How long a routing request waits at mgmtd for a newer version.")    \
+	X(craq_retry_ms, CFG_MS, "100", 1, 60000, NULL,                        \
+	  "How often a storage server retries a forward that failed while "    \
+	  "it waits for new routing info.")                                    \
+	X(craq_write_timeout_ms, CFG_MS, "60000", 100, 3600000, NULL,          \
+	  "How long a chain write may wait for its chain to recover before "   \
+	  "it fails (servers), or be retried (clients).")                      \
 	X(ring_entries, CFG_INT, "1024", 64, 32768, NULL,                      \
 	  "Submission queue entries of each core's io_uring.")                 \
 	X(shutdown_drain_ms, CFG_MS, "5000", 0, 600000, NULL,                  \

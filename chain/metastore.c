@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/dirs.h"
 #include "chain/chunkmeta.h"
 #include "chain/metastore.h"
 #include "fffs.h"
@@ -81,39 +81,6 @@ static const char *uuid_str(const uint8_t u[16], char buf[UUID_STRLEN])
 }
 
 /* mkdir -p with mode 0700 for what is created. */
-static int mkdir_p(const char *dir, char *err, size_t errlen)
-{
-	char *path = xstrdup(dir);
-	struct stat st;
-	int rc = 0;
-
-	if (!*path) {
-		rc = -EINVAL;
-		goto out;
-	}
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			rc = -errno;
-		*p = '/';
-		if (rc)
-			goto out;
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		rc = -errno;
-	else if (stat(path, &st) < 0)
-		rc = -errno;
-	else if (!S_ISDIR(st.st_mode))
-		rc = -ENOTDIR;
-out:
-	if (rc)
-		snprintf(err, errlen, "cannot create state dir '%s': %s", dir,
-			 fffs_strerror(rc));
-	free(path);
-	return rc;
-}
 
 static size_t info_encode(const struct metastore_info *info, uint8_t *buf,
 			  size_t cap)
@@ -252,37 +219,6 @@ out_err:
 	return ms_err(rc);
 }
 
-/* Hold dir/owner.lock exclusively, so that a second process cannot open
- * the same chunk table (a copy of a running target, say) and allocate
- * blocks behind this one's back. The lock goes with the process. */
-static int ms_lock(struct metastore *ms, char *err, size_t errlen)
-{
-	char path[4096];
-	int e;
-
-	snprintf(path, sizeof(path), "%s/owner.lock", ms->dir);
-	ms->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (ms->lock_fd < 0) {
-		e = -errno;
-		snprintf(err, errlen, "cannot open '%s': %s", path,
-			 fffs_strerror(e));
-		return e;
-	}
-	if (!flock(ms->lock_fd, LOCK_EX | LOCK_NB))
-		return 0;
-	e = errno == EWOULDBLOCK ? -EBUSY : -errno;
-	if (e == -EBUSY)
-		snprintf(err, errlen,
-			 "state dir '%s' is in use by another process",
-			 ms->dir);
-	else
-		snprintf(err, errlen, "cannot lock state dir '%s': %s", ms->dir,
-			 fffs_strerror(e));
-	close(ms->lock_fd);
-	ms->lock_fd = -1;
-	return e;
-}
-
 static void *ms_committer(void *arg);
 static void *ms_syncer(void *arg);
 static void ms_stop_committer(struct metastore *ms);
@@ -296,14 +232,14 @@ int metastore_open(const char *dir, const struct metastore_info *info,
 	int rc;
 
 	*out = NULL;
-	rc = mkdir_p(dir, err, errlen);
+	rc = dir_make(dir, err, errlen);
 	if (rc)
 		return rc;
 	ms = xcalloc(1, sizeof(*ms));
 	ms->dir = xstrdup(dir);
 	ms->barrier = barrier;
 	ms->barrier_arg = barrier_arg;
-	rc = ms_lock(ms, err, errlen);
+	rc = dir_own(ms->dir, &ms->lock_fd, err, errlen);
 	if (rc)
 		goto out_free;
 	rc = ms_env_open(ms, map_size, err, errlen);

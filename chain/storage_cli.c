@@ -12,9 +12,9 @@
 #include "chain/storage_srv.h"
 #include "net/pack.h"
 
-#define READ_RANGE  28 /* request bytes per read range */
+#define READ_RANGE  36 /* request bytes per read range */
 #define READ_RESULT 20 /* reply bytes per read range */
-#define RM_RANGE    20
+#define RM_RANGE    28
 #define SPACE_ENT   41
 #define DUMP_ENT    40
 
@@ -145,6 +145,8 @@ static int write_send(struct stor_client *cl, struct stor_write *w)
 		return -EINVAL;
 	pack_init(&pk, w->body, sizeof(w->body));
 	pack_u64(&pk, w->target);
+	pack_u32(&pk, w->chain);
+	pack_u32(&pk, w->chain_ver);
 	pack_u64(&pk, w->chunk.inode);
 	pack_u32(&pk, w->chunk.index);
 	pack_u32(&pk, w->offset);
@@ -198,6 +200,8 @@ static int trunc_send(struct stor_client *cl, struct stor_truncate *t)
 		return -EINVAL;
 	pack_init(&pk, t->body, sizeof(t->body));
 	pack_u64(&pk, t->target);
+	pack_u32(&pk, t->chain);
+	pack_u32(&pk, t->chain_ver);
 	pack_u64(&pk, t->chunk.inode);
 	pack_u32(&pk, t->chunk.index);
 	pack_u32(&pk, t->length);
@@ -437,6 +441,8 @@ static void read_batch_send(struct stor_client *cl, struct stor_queue *q)
 	pack_u32(&pk, b->n);
 	for (struct stor_read *r = b->reads; r; r = r->next) {
 		pack_u64(&pk, r->target);
+		pack_u32(&pk, r->chain);
+		pack_u32(&pk, r->chain_ver);
 		pack_u64(&pk, r->chunk.inode);
 		pack_u32(&pk, r->chunk.index);
 		pack_u32(&pk, r->offset);
@@ -522,6 +528,8 @@ static void remove_batch_send(struct stor_client *cl, struct stor_queue *q)
 	pack_u32(&pk, b->n);
 	for (struct stor_remove *x = b->removes; x; x = x->next) {
 		pack_u64(&pk, x->target);
+		pack_u32(&pk, x->chain);
+		pack_u32(&pk, x->chain_ver);
 		pack_u64(&pk, x->chunk.inode);
 		pack_u32(&pk, x->chunk.index);
 	}

@@ -19,6 +19,15 @@
  *
  *	stor_client_release(&cl);             // nothing in flight any more
  *
+ * Chains. A write, truncate, read or remove names a target; with chain
+ * (and the sender's chain_ver) set it goes through chain replication
+ * (chain/craq_srv.h): the target must be that chain's head for writes,
+ * truncates and removes, and a serving member of it for reads, and the
+ * server answers -FFFS_ECHAINVER when its chain version differs,
+ * -FFFS_ENOTHEAD, -FFFS_ENOTSERVING, -FFFS_EFENCED (its lease lapsed) or
+ * -FFFS_EVERSION as the case may be. chain 0 addresses the target alone;
+ * writes to a target that is in a chain are refused then (-EPERM).
+ *
  * Every operation is a struct the caller embeds in its own object and
  * fills; its done() runs exactly once, on the client's core, with status 0
  * or a negative error: the server's (-ENOENT: no such chunk, -ENODEV: the
@@ -106,13 +115,14 @@ void stor_client_release(struct stor_client *cl);
 
 /* ---- write and truncate: one request each ------------------------------ */
 
-#define STOR_WRITE_BODY 52
-#define STOR_TRUNC_BODY 44
+#define STOR_WRITE_BODY 60
+#define STOR_TRUNC_BODY 52
 
 struct stor_write {
 	/* set by the caller */
 	struct rpc_peer *peer;
 	uint64_t target;
+	uint32_t chain, chain_ver; /* 0: the target alone (see above) */
 	struct chunk_id chunk;
 	uint32_t offset, length;
 	uint32_t chunk_size; /* the chunk's capacity; 0: CHUNK_MAX_LEN */
@@ -139,6 +149,7 @@ struct stor_truncate {
 	/* set by the caller */
 	struct rpc_peer *peer;
 	uint64_t target;
+	uint32_t chain, chain_ver; /* 0: the target alone (see above) */
 	struct chunk_id chunk;
 	uint32_t length; /* the new length (zero-filled when it grows) */
 	uint32_t chunk_size;
@@ -164,6 +175,7 @@ struct stor_read {
 	/* set by the caller */
 	struct rpc_peer *peer;
 	uint64_t target;
+	uint32_t chain, chain_ver; /* 0: the target alone (see above) */
 	struct chunk_id chunk;
 	uint32_t offset, length;
 	/* data: out_length bytes, valid during the call; NULL on error */
@@ -183,6 +195,7 @@ struct stor_remove {
 	/* set by the caller */
 	struct rpc_peer *peer;
 	uint64_t target;
+	uint32_t chain, chain_ver; /* 0: the target alone (see above) */
 	struct chunk_id chunk;
 	void (*done)(struct core *c, struct stor_remove *x);
 	/* result: 0, or -ENOENT when there was no such chunk, ... */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "chain/craq_srv.h"
 #include "chain/storage_srv.h"
 #include "net/iobuf.h"
 #include "net/pack.h"
@@ -12,12 +13,14 @@
 struct batch;
 typedef void (*batch_fn)(struct core *c, struct batch *b);
 
-/* One chunk operation of a request. */
+/* One chunk operation of a request: on the target alone, or through its
+ * chain (chained). */
 struct hop {
-	struct store_op op;
+	struct craq_op cop; /* cop.op is the store operation */
 	struct store_target *t;
 	struct batch *b;
-	void *rbuf; /* read: the buffer the home core lent it */
+	void *rbuf;	       /* read: the buffer the home core lent it */
+	bool chained, refused; /* refused: status set before the start */
 };
 
 /* The hops of a request that one core owns: one message there, one back. */
@@ -64,7 +67,7 @@ static struct batch *batch_new(struct core *c, struct rpc_req *req, uint32_t n,
 static void batch_free(struct core *c, struct batch *b)
 {
 	for (uint32_t i = 0; i < b->n; i++) {
-		iobuf_free_any(c, b->hops[i].op.out_buf);
+		iobuf_free_any(c, b->hops[i].cop.op.out_buf);
 		iobuf_free_any(c, b->hops[i].rbuf);
 	}
 	iobuf_free_any(c, b->payload);
@@ -87,15 +90,24 @@ static void leg_back(struct core *c, struct loop_msg *m)
 		b->finish(c, b);
 }
 
-static void hop_done(struct core *c, struct store_op *op)
+static void hop_back(struct core *c, struct hop *h)
 {
-	struct hop *h = fffs_container_of(op, struct hop, op);
 	struct leg *l = &h->b->legs[core_id(c)];
 
 	if (--l->pending)
 		return;
 	l->back.cb = leg_back;
 	core_post(h->b->home, &l->back);
+}
+
+static void hop_done(struct core *c, struct store_op *op)
+{
+	hop_back(c, fffs_container_of(op, struct hop, cop.op));
+}
+
+static void hop_chain_done(struct core *c, struct craq_op *o)
+{
+	hop_back(c, fffs_container_of(o, struct hop, cop));
 }
 
 /* On the owner core: run every hop of the batch this core owns. The
@@ -108,9 +120,14 @@ static void leg_go(struct core *c, struct loop_msg *m)
 	for (uint32_t i = 0; i < b->n; i++) {
 		struct hop *h = &b->hops[i];
 
-		if (h->t && core_id(store_target_core(h->t)) == l->core) {
-			h->op.done = hop_done;
-			store_submit(c, h->t, &h->op);
+		if (!h->t || core_id(store_target_core(h->t)) != l->core)
+			continue;
+		if (h->chained) {
+			h->cop.done = hop_chain_done;
+			craq_submit(c, h->t, &h->cop);
+		} else {
+			h->cop.op.done = hop_done;
+			store_submit(c, h->t, &h->cop.op);
 		}
 	}
 }
@@ -125,8 +142,9 @@ static void batch_start(struct core *c, struct batch *b)
 	for (uint32_t i = 0; i < b->n; i++) {
 		struct hop *h = &b->hops[i];
 
-		if (!h->t)
-			h->op.status = -ENODEV;
+		if (!h->t && !h->refused)
+			h->cop.op.status =
+				h->chained ? -FFFS_ENOTSERVING : -ENODEV;
 		else
 			b->legs[core_id(store_target_core(h->t))].pending++;
 	}
@@ -146,6 +164,31 @@ static void batch_start(struct core *c, struct batch *b)
 		b->finish(c, b);
 }
 
+/* target, chain, chain_ver of a request into hop h: the target alone
+ * (chain 0), or a member of a chain. Chain-less changes to a chain's
+ * target are refused: they would bypass the chain. */
+static int hop_address(struct core *c, struct hop *h, struct unpack *up,
+		       bool change)
+{
+	uint64_t target = unpack_u64(up);
+
+	h->cop.chain = unpack_u32(up);
+	h->cop.chain_ver = unpack_u32(up);
+	h->chained = h->cop.chain != 0;
+	h->t = store_target_find(the_store, target);
+	if (!h->t)
+		log_debug("request for target %llu, which is not on this "
+			  "server",
+			  (unsigned long long)target);
+	if (h->t && change && !h->chained && craq_target_chained(c, target)) {
+		log_warn("chain-less change to target %llu refused: it is in "
+			 "a chain",
+			 (unsigned long long)target);
+		return -EPERM;
+	}
+	return 0;
+}
+
 static struct store_target *target_of(uint64_t id)
 {
 	struct store_target *t = store_target_find(the_store, id);
@@ -162,7 +205,7 @@ static struct store_target *target_of(uint64_t id)
 
 static void single_finish(struct core *c, struct batch *b)
 {
-	struct store_op *op = &b->hops[0].op;
+	struct store_op *op = &b->hops[0].cop.op;
 	uint8_t buf[16];
 	struct pack pk;
 
@@ -180,13 +223,13 @@ static int h_write(struct core *c, struct rpc_req *req)
 	struct unpack up;
 	struct batch *b;
 	struct store_op *op;
-	uint64_t target;
+	int rc;
 
 	b = batch_new(c, req, 1, single_finish);
-	op = &b->hops[0].op;
+	op = &b->hops[0].cop.op;
 	op->kind = SOP_WRITE;
 	unpack_init(&up, req->body, req->body_len);
-	target = unpack_u64(&up);
+	rc = hop_address(c, &b->hops[0], &up, true);
 	op->id.inode = unpack_u64(&up);
 	op->id.index = unpack_u32(&up);
 	op->offset = unpack_u32(&up);
@@ -195,13 +238,12 @@ static int h_write(struct core *c, struct rpc_req *req)
 	op->crc = unpack_u32(&up);
 	op->client = unpack_u64(&up);
 	op->req_id = unpack_u64(&up);
-	if (unpack_finish(&up) || req->bulk_len != op->length) {
+	if (unpack_finish(&up) || req->bulk_len != op->length || rc) {
 		batch_free(c, b);
-		return unpack_finish(&up) ? -FFFS_EBADFRAME : -EINVAL;
+		return rc ? rc : unpack_finish(&up) ? -FFFS_EBADFRAME : -EINVAL;
 	}
 	b->payload = rpc_req_take_bulk(req);
 	op->data = b->payload ? b->payload : (const uint8_t *)"";
-	b->hops[0].t = target_of(target);
 	batch_start(c, b);
 	return 0;
 }
@@ -211,24 +253,73 @@ static int h_truncate(struct core *c, struct rpc_req *req)
 	struct unpack up;
 	struct batch *b;
 	struct store_op *op;
-	uint64_t target;
+	int rc;
 
 	b = batch_new(c, req, 1, single_finish);
-	op = &b->hops[0].op;
+	op = &b->hops[0].cop.op;
 	op->kind = SOP_TRUNCATE;
 	unpack_init(&up, req->body, req->body_len);
-	target = unpack_u64(&up);
+	rc = hop_address(c, &b->hops[0], &up, true);
 	op->id.inode = unpack_u64(&up);
 	op->id.index = unpack_u32(&up);
 	op->length = unpack_u32(&up);
 	op->chunk_size = unpack_u32(&up);
 	op->client = unpack_u64(&up);
 	op->req_id = unpack_u64(&up);
-	if (unpack_finish(&up)) {
+	if (unpack_finish(&up) || rc) {
+		batch_free(c, b);
+		return rc ? rc : -FFFS_EBADFRAME;
+	}
+	batch_start(c, b);
+	return 0;
+}
+
+/* A chain member's update for the next member (chain/craq_srv.h). */
+static int h_forward(struct core *c, struct rpc_req *req)
+{
+	struct unpack up;
+	struct batch *b;
+	struct hop *h;
+	struct store_op *op;
+	uint64_t target;
+	uint8_t kind;
+
+	b = batch_new(c, req, 1, single_finish);
+	h = &b->hops[0];
+	op = &h->cop.op;
+	unpack_init(&up, req->body, req->body_len);
+	h->cop.chain = unpack_u32(&up);
+	h->cop.chain_ver = unpack_u32(&up);
+	target = unpack_u64(&up);
+	kind = unpack_u8(&up);
+	h->cop.sync = unpack_u8(&up) != 0;
+	op->id.inode = unpack_u64(&up);
+	op->id.index = unpack_u32(&up);
+	h->cop.version = unpack_u64(&up);
+	h->cop.base = unpack_u64(&up);
+	op->offset = unpack_u32(&up);
+	op->length = unpack_u32(&up);
+	op->chunk_size = unpack_u32(&up);
+	op->crc = unpack_u32(&up);
+	op->client = unpack_u64(&up);
+	op->req_id = unpack_u64(&up);
+	if (unpack_finish(&up) || kind < CRAQ_FWD_WRITE ||
+	    kind > CRAQ_FWD_WHOLE || !h->cop.chain || !h->cop.version ||
+	    ((kind == CRAQ_FWD_WRITE || kind == CRAQ_FWD_WHOLE)
+		     ? req->bulk_len != op->length
+		     : req->bulk_len != 0) ||
+	    (kind == CRAQ_FWD_WHOLE && op->offset)) {
 		batch_free(c, b);
 		return -FFFS_EBADFRAME;
 	}
-	b->hops[0].t = target_of(target);
+	h->cop.fwd = kind;
+	h->chained = true;
+	op->kind = kind == CRAQ_FWD_TRUNCATE ? SOP_TRUNCATE
+		   : kind == CRAQ_FWD_REMOVE ? SOP_REMOVE
+					     : SOP_WRITE;
+	h->t = target_of(target);
+	b->payload = rpc_req_take_bulk(req);
+	op->data = b->payload ? b->payload : (const uint8_t *)"";
 	batch_start(c, b);
 	return 0;
 }
@@ -247,7 +338,7 @@ static void read_finish(struct core *c, struct batch *b)
 	pack_init(&pk, body, cap);
 	pack_u32(&pk, b->n);
 	for (uint32_t i = 0; i < b->n; i++) {
-		struct store_op *op = &b->hops[i].op;
+		struct store_op *op = &b->hops[i].cop.op;
 
 		pack_i32(&pk, op->status);
 		pack_u32(&pk, op->status ? 0 : op->out_length);
@@ -267,8 +358,8 @@ static void read_finish(struct core *c, struct batch *b)
  * is freed here after the reply is sent, without another hop. */
 static void read_buf_lend(struct core *c, struct hop *h)
 {
-	size_t span = ((size_t)(h->op.offset % CHUNK_PAGE) + h->op.length +
-		       CHUNK_PAGE - 1) &
+	size_t span = ((size_t)(h->cop.op.offset % CHUNK_PAGE) +
+		       h->cop.op.length + CHUNK_PAGE - 1) &
 		      ~(size_t)(CHUNK_PAGE - 1);
 
 	if (!span || !h->t)
@@ -276,8 +367,8 @@ static void read_buf_lend(struct core *c, struct hop *h)
 	h->rbuf = iobuf_get(c, span);
 	if (!h->rbuf)
 		h->rbuf = xaligned_alloc(CHUNK_PAGE, span);
-	h->op.rbuf = h->rbuf;
-	h->op.rbuf_len = span;
+	h->cop.op.rbuf = h->rbuf;
+	h->cop.op.rbuf_len = span;
 }
 
 static int h_read(struct core *c, struct rpc_req *req)
@@ -289,15 +380,16 @@ static int h_read(struct core *c, struct rpc_req *req)
 
 	unpack_init(&up, req->body, req->body_len);
 	n = unpack_u32(&up);
-	/* each range: u64 target, u64 inode, u32 index, offset, length */
-	if (up.err || n > STOR_BATCH_MAX || unpack_left(&up) != n * 28ull)
+	/* each range: u64 target, u32 chain, chain_ver, u64 inode,
+	 * u32 index, offset, length */
+	if (up.err || n > STOR_BATCH_MAX || unpack_left(&up) != n * 36ull)
 		return -FFFS_EBADFRAME;
 	b = batch_new(c, req, n, read_finish);
 	for (uint32_t i = 0; i < n; i++) {
-		struct store_op *op = &b->hops[i].op;
+		struct store_op *op = &b->hops[i].cop.op;
 
 		op->kind = SOP_READ;
-		b->hops[i].t = target_of(unpack_u64(&up));
+		hop_address(c, &b->hops[i], &up, false);
 		op->id.inode = unpack_u64(&up);
 		op->id.index = unpack_u32(&up);
 		op->offset = unpack_u32(&up);
@@ -331,7 +423,7 @@ static void remove_finish(struct core *c, struct batch *b)
 	pack_init(&pk, body, cap);
 	pack_u32(&pk, b->n);
 	for (uint32_t i = 0; i < b->n; i++)
-		pack_i32(&pk, b->hops[i].op.status);
+		pack_i32(&pk, b->hops[i].cop.op.status);
 	rpc_reply(c, b->req, 0, body, (uint32_t)pack_len(&pk), NULL, 0, NULL,
 		  NULL);
 	free(body);
@@ -346,15 +438,24 @@ static int h_remove(struct core *c, struct rpc_req *req)
 
 	unpack_init(&up, req->body, req->body_len);
 	n = unpack_u32(&up);
-	/* each chunk: u64 target, u64 inode, u32 index */
-	if (up.err || n > STOR_BATCH_MAX || unpack_left(&up) != n * 20ull)
+	/* each chunk: u64 target, u32 chain, chain_ver, u64 inode,
+	 * u32 index */
+	if (up.err || n > STOR_BATCH_MAX || unpack_left(&up) != n * 28ull)
 		return -FFFS_EBADFRAME;
 	b = batch_new(c, req, n, remove_finish);
 	for (uint32_t i = 0; i < n; i++) {
-		b->hops[i].op.kind = SOP_REMOVE;
-		b->hops[i].t = target_of(unpack_u64(&up));
-		b->hops[i].op.id.inode = unpack_u64(&up);
-		b->hops[i].op.id.index = unpack_u32(&up);
+		struct hop *h = &b->hops[i];
+		int rc;
+
+		h->cop.op.kind = SOP_REMOVE;
+		rc = hop_address(c, h, &up, true);
+		h->cop.op.id.inode = unpack_u64(&up);
+		h->cop.op.id.index = unpack_u32(&up);
+		if (rc) { /* answered with rc, never started */
+			h->cop.op.status = rc;
+			h->t = NULL;
+			h->refused = true;
+		}
 	}
 	batch_start(c, b);
 	return 0;
@@ -492,4 +593,7 @@ const struct rpc_handler storage_handlers[MSG__MAX] = {
 	RPC_HANDLER(CLI_STOR_QUERY_LAST, h_query_last),
 	RPC_HANDLER(CLI_STOR_SPACE, h_space),
 	RPC_HANDLER(CLI_STOR_DUMP, h_dump),
+	RPC_HANDLER(STOR_STOR_FORWARD, h_forward),
+	RPC_HANDLER(STOR_STOR_COMMITTED, craq_h_committed),
+	RPC_HANDLER(STOR_STOR_SYNC_DONE, craq_h_sync_done),
 };

@@ -101,7 +101,12 @@ static inline bool core_timer_armed(const struct loop_timer *t)
 void core_post(struct core *to, struct loop_msg *m);
 
 /* Per-core state of a module: one pointer slot per module, owned by it. */
-enum core_slot { CORE_SLOT_RPC, CORE_SLOT_ROLE, CORE_SLOT__COUNT };
+enum core_slot {
+	CORE_SLOT_RPC,
+	CORE_SLOT_ROLE,
+	CORE_SLOT_CRAQ,
+	CORE_SLOT__COUNT
+};
 void **core_local(struct core *c, enum core_slot slot);
 
 /* Run fn(c, arg) on c when a stop is requested (before draining). */

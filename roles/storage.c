@@ -3,9 +3,12 @@
 #define LOG_SUBSYS "main"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/config.h"
+#include "chain/craq_srv.h"
 #include "chain/storage_srv.h"
+#include "mgmt/agent.h"
 #include "net/iobuf.h"
 #include "roles/roles.h"
 
@@ -75,6 +78,48 @@ static void core_init(struct core *c, void *arg)
 	iobuf_register(c);
 }
 
+static void routing_changed(void *arg, struct routing *r)
+{
+	craq_srv_routing(r);
+}
+
+/* With a mgmtd: register, heartbeat, follow the routing info; the agent
+ * runs on core 0. The address is the one served on, with its real port. */
+struct agent_start {
+	struct loop_msg m;
+	struct agent_params p;
+	int rc;
+};
+
+static void agent_go(struct core *c, struct loop_msg *m)
+{
+	struct agent_start *a = fffs_container_of(m, struct agent_start, m);
+
+	if (agent_start(c, &a->p))
+		loop_request_stop();
+	free(a);
+}
+
+static int agent_launch(const char *listen)
+{
+	struct agent_start *a = xcalloc(1, sizeof(*a));
+	const char *colon = strrchr(listen, ':');
+
+	a->p = (struct agent_params){ .mgmtd = config_str(CFG_mgmtd),
+				      .heartbeat = true,
+				      .node_id =
+					      (uint32_t)config_int(CFG_node_id),
+				      .role = ROLE_STORAGE,
+				      .report = craq_srv_report,
+				      .changed = routing_changed };
+	snprintf(a->p.addr, sizeof(a->p.addr), "%.*s:%d",
+		 (int)(colon ? colon - listen : (long)strlen(listen)), listen,
+		 rpc_serve_port());
+	a->m.cb = agent_go;
+	core_post(core_get(0), &a->m);
+	return 0;
+}
+
 static int serve(struct storage_args *a, struct store *s)
 {
 	char err[512];
@@ -93,6 +138,8 @@ static int serve(struct storage_args *a, struct store *s)
 		fprintf(stderr, "fffs storage: %s\n", err);
 		loop_request_stop();
 	} else {
+		if (config_str(CFG_mgmtd)[0])
+			agent_launch(a->listen);
 		printf("storage serving %d targets on port %d\n",
 		       store_target_count(s), rpc_serve_port());
 		fflush(stdout);
@@ -128,10 +175,17 @@ int cmd_storage(const struct cli_cmd *cmd, int argc, char **argv)
 				    (uint64_t)config_int(
 					    CFG_chunk_meta_map_size),
 				    (int)config_int(CFG_cores) };
+	if (config_str(CFG_mgmtd)[0] && !config_int(CFG_node_id)) {
+		fprintf(stderr, "fffs storage: --mgmtd needs --node-id N (a "
+				"number unique in the cluster)\n");
+		rc = 2;
+		goto out;
+	}
 	if (store_open(&sp, &s, err, sizeof(err))) {
 		fprintf(stderr, "fffs storage: %s\n", err);
 		goto out;
 	}
+	craq_srv_init(s);
 	rc = serve(a, s);
 	store_close(s);
 out:

@@ -182,18 +182,18 @@ t_ok "... the log says why" wait_for 5 srv_gained "$before" \
 
 # ---- malformed bodies: -FFFS_EBADFRAME, and the connection goes on -----------
 
-wbody=$(hexpack QQIIIIIQQ 1 100 0 0 2 $CS 0 7 1)
-range=$(hexpack QQIII 1 100 0 0 10)
+wbody=$(hexpack QIIQIIIIIQQ 1 0 0 100 0 0 2 $CS 0 7 1)
+range=$(hexpack QIIQIII 1 0 0 100 0 0 10)
 "$PY" -c 'import struct, sys
 sys.stdout.buffer.write(struct.pack("<I", 4097) +
-    struct.pack("<QQIII", 1, 100, 0, 0, 1) * 4097)' >"$T_DIR/n4097.body"
+    struct.pack("<QIIQIII", 1, 0, 0, 100, 0, 0, 1) * 4097)' >"$T_DIR/n4097.body"
 c malformed \
 	raw 30 "${wbody:0:40}" --bulk 0102 + ping + \
 	raw 31 "$(hexpack I 2)$range" + ping + \
 	raw 31 "@$T_DIR/n4097.body" + ping + \
 	raw 31 "$(hexpack I 1)${range}00" + ping + \
-	raw 32 "$(hexpack I 3)$(hexpack QQI 1 100 0)" + \
-	raw 33 "$(hexpack QQII 1 100 0 5)" + \
+	raw 32 "$(hexpack I 3)$(hexpack QIIQI 1 0 0 100 0)" + \
+	raw 33 "$(hexpack QIIQII 1 0 0 100 0 5)" + \
 	raw 34 "$(hexpack Q 1)" + \
 	raw 36 "$(hexpack QQI 1 0 0)" + space
 t_is "$RC" 0 "malformed bodies on one connection: every request answered"

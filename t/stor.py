@@ -307,7 +307,7 @@ class Client:
     def write(self, target, inode, index, offset, data, crc=None,
               chunk_size=0, length=None, client=None, req_id=None):
         body = struct.pack(
-            "<QQIIIIIQQ", target, inode, index, offset,
+            "<QIIQIIIIIQQ", target, 0, 0, inode, index, offset,
             len(data) if length is None else length, chunk_size,
             crc32c(data) if crc is None else crc,
             self.client_id if client is None else client,
@@ -318,7 +318,7 @@ class Client:
     def truncate(self, target, inode, index, length, chunk_size=0,
                  client=None, req_id=None):
         body = struct.pack(
-            "<QQIIIQQ", target, inode, index, length, chunk_size,
+            "<QIIQIIIQQ", target, 0, 0, inode, index, length, chunk_size,
             self.client_id if client is None else client,
             self.next_write_req() if req_id is None else req_id)
         st, rb, bulk = self.call(MSG_TRUNCATE, body)
@@ -327,7 +327,7 @@ class Client:
     def read(self, ranges):
         """ranges: (target, inode, index, offset, length) tuples."""
         body = struct.pack("<I", len(ranges)) + b"".join(
-            struct.pack("<QQIII", *r) for r in ranges)
+            struct.pack("<QIIQIII", r[0], 0, 0, *r[1:]) for r in ranges)
         st, rb, bulk = self.call(MSG_READ, body)
         if st:
             return st, None, bulk
@@ -356,7 +356,7 @@ class Client:
     def remove(self, chunks):
         """chunks: (target, inode, index) tuples."""
         body = struct.pack("<I", len(chunks)) + b"".join(
-            struct.pack("<QQI", *c) for c in chunks)
+            struct.pack("<QIIQI", c[0], 0, 0, *c[1:]) for c in chunks)
         st, rb, bulk = self.call(MSG_REMOVE, body)
         if st:
             return st, None, bulk
@@ -651,10 +651,11 @@ def selftest():
           "server and client MACs differ")
     check(mac(key, b"fffs-server", th) !=
           mac(bytes(32), b"fffs-server", th), "the MAC depends on the key")
-    check(len(struct.pack("<QQIIIIIQQ", *[0] * 9)) == 52,
-          "write body 52 bytes")
-    check(len(struct.pack("<QQIII", *[0] * 5)) == 28, "read range 28 bytes")
-    check(len(struct.pack("<QQIIIQQ", *[0] * 7)) == 44, "truncate body 44")
+    check(len(struct.pack("<QIIQIIIIIQQ", *[0] * 11)) == 60,
+          "write body 60 bytes")
+    check(len(struct.pack("<QIIQIII", *[0] * 7)) == 36,
+          "read range 36 bytes")
+    check(len(struct.pack("<QIIQIIIQQ", *[0] * 9)) == 52, "truncate body 52")
 
     hdr = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                        "fffs.h")
