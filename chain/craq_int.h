@@ -37,6 +37,7 @@ struct craq_tgt {
 	_Atomic uint32_t synced_ver; /* SYNC_DONE came at this version */
 	struct craq_lock *locks[CRAQ_NLOCK];
 	struct craq_op *parked; /* forwards waiting for the chain */
+	unsigned inherited_n;	/* ops with inherited set, running */
 	struct craq_sync *sync; /* the sync job we run, or NULL */
 };
 
@@ -50,6 +51,12 @@ struct craq_op *craq_unlock(struct craq_tgt *ct, struct craq_op *o,
 			    const struct chunk_id *id);
 /* Resume a queued op that now holds its chunk. */
 void craq_resume(struct core *c, struct craq_op *o);
+/* Writes inherited by the query tail (I4) still under way. */
+static inline bool craq_inherited_left(const struct craq_tgt *ct)
+{
+	return ct->inherited_n > 0;
+}
+
 /* The end of an op: its status, the chunk to the next waiter, done(). */
 void craq_finish(struct core *c, struct craq_op *o, int status);
 /* o->call as a STOR_STOR_FORWARD of what o->cur_fwd says to target `to`

@@ -124,19 +124,34 @@ static void parked_wake(struct core *c, struct craq_tgt *ct)
 
 	ct->parked = NULL;
 	for (; o; o = next) {
-		next = o->next;
+		next = o->park_next;
 		core_timer_del(c, &o->timer);
 		fwd_send(c, o);
 	}
+}
+
+/* The target has just become its chain's query tail: the writes under
+ * way here may have been shown by the query tail before (I4). */
+static void inherit(struct craq_tgt *ct)
+{
+	for (int b = 0; b < CRAQ_NLOCK; b++)
+		for (struct craq_lock *e = ct->locks[b]; e; e = e->next)
+			if (!e->head->inherited && !e->head->sync_cb) {
+				e->head->inherited = true;
+				ct->inherited_n++;
+			}
 }
 
 static void view_update(struct core *c, struct craq_tgt *ct,
 			const struct routing *r)
 {
 	uint32_t chain = ct->chain, ver = ct->chain_ver;
+	bool was_qtail = ct->qtail == ct->id;
 	int ps = ct->pstate;
 
 	view_compute(ct, r);
+	if (ct->qtail == ct->id && !was_qtail)
+		inherit(ct);
 	atomic_store(&ct->rep_chain_ver, ct->chain_ver);
 	atomic_store(&ct->rep_pstate, ct->chain ? ct->pstate : -1);
 	if (chain == ct->chain && ver == ct->chain_ver && ps == ct->pstate)
@@ -244,18 +259,18 @@ bool craq_lock(struct craq_tgt *ct, struct craq_op *o,
 {
 	struct craq_lock **pp = &ct->locks[lock_bucket(id)], *e;
 
-	o->next = NULL;
+	o->lock_next = NULL;
 	for (e = *pp; e; e = e->next) {
 		if (e->id.inode != id->inode || e->id.index != id->index)
 			continue;
 		*e->tailp = o;
-		e->tailp = &o->next;
+		e->tailp = &o->lock_next;
 		return false;
 	}
 	e = xcalloc(1, sizeof(*e));
 	e->id = *id;
 	e->head = o;
-	e->tailp = &o->next;
+	e->tailp = &o->lock_next;
 	e->next = *pp;
 	*pp = e;
 	o->locked = true;
@@ -274,7 +289,7 @@ struct craq_op *craq_unlock(struct craq_tgt *ct, struct craq_op *o,
 			break;
 	FFFS_ASSERT(e && o->locked); /* I2 */
 	o->locked = false;
-	next = o->next;
+	next = o->lock_next;
 	if (!next) {
 		*pp = e->next;
 		free(e);
@@ -302,6 +317,11 @@ void craq_finish(struct core *c, struct craq_op *o, int status)
 	if (o->have_whole)
 		iobuf_free_any(c, o->rd.out_buf);
 	o->have_whole = false;
+	if (o->inherited) {
+		FFFS_ASSERT(o->ct->inherited_n > 0);
+		o->ct->inherited_n--;
+		o->inherited = false;
+	}
 	if (o->locked)
 		next = craq_unlock(o->ct, o, &o->op.id);
 	o->done(c, o);
@@ -395,9 +415,9 @@ static void retry_timer(struct core *c, struct loop_timer *t)
 	struct craq_op **pp = &o->ct->parked;
 
 	while (*pp && *pp != o)
-		pp = &(*pp)->next;
+		pp = &(*pp)->park_next;
 	if (*pp)
-		*pp = o->next;
+		*pp = o->park_next;
 	fwd_send(c, o);
 }
 
@@ -405,7 +425,7 @@ static void retry_timer(struct core *c, struct loop_timer *t)
  * after craq_retry_ms. */
 static void park(struct core *c, struct craq_op *o)
 {
-	o->next = o->ct->parked;
+	o->park_next = o->ct->parked;
 	o->ct->parked = o;
 	core_timer_init(&o->timer, retry_timer);
 	core_timer_add(c, &o->timer,
@@ -658,6 +678,23 @@ static void update_locked(struct core *c, struct craq_op *o)
 
 /* ---- reads --------------------------------------------------------------- */
 
+static struct craq_op *holder(struct craq_tgt *ct, const struct chunk_id *id)
+{
+	for (struct craq_lock *e = ct->locks[lock_bucket(id)]; e; e = e->next)
+		if (e->id.inode == id->inode && e->id.index == id->index)
+			return e->head;
+	return NULL;
+}
+
+/* At the query tail: the version reads may see (I4). */
+static uint64_t visible(struct craq_tgt *ct, const struct chunk_id *id,
+			uint64_t committed, uint64_t pending)
+{
+	struct craq_op *h = pending ? holder(ct, id) : NULL;
+
+	return h && h->inherited && h->u == pending ? pending : committed;
+}
+
 static void read_done(struct core *c, struct store_op *op);
 
 static void read_again(struct core *c, struct craq_op *o, uint64_t want)
@@ -688,7 +725,7 @@ static void query_done(struct core *c, struct rpc_call *call, int status,
 		return finish(c, o, status ? status : -EAGAIN);
 	}
 	if (tail_committed == o->op.version)
-		return finish(c, o, 0); /* I4: what we read is committed */
+		return finish(c, o, o->fwd_status); /* I4: that is committed */
 	if (tail_committed == o->op.out_pending)
 		return read_again(c, o, tail_committed);
 	read_again(c, o, 0); /* it moved on meanwhile */
@@ -724,11 +761,19 @@ static void read_done(struct core *c, struct store_op *op)
 
 	if (op->status == -FFFS_EVERSION && op->want_version)
 		return read_again(c, o, 0); /* committed since */
-	if (op->status || !op->out_pending ||
+	/* a chunk with only a pending version reads as -ENOENT: whether
+	 * that is so is the query tail's to say, as for any pending one */
+	if ((op->status && (op->status != -ENOENT || !op->out_pending)) ||
+	    !op->out_pending ||
 	    (op->want_version && op->version == op->want_version))
 		return finish(c, o, op->status);
-	if (o->ct->qtail == o->ct->id) /* I4: the query tail's newest */
-		return read_again(c, o, op->out_pending);
+	o->fwd_status = op->status;	 /* what the committed read got */
+	if (o->ct->qtail == o->ct->id) { /* I4: we decide */
+		if (visible(o->ct, &op->id, op->version, op->out_pending) ==
+		    op->out_pending)
+			return read_again(c, o, op->out_pending);
+		return finish(c, o, op->status);
+	}
 	query_tail(c, o);
 }
 
@@ -764,7 +809,7 @@ void craq_submit(struct core *c, struct store_target *t, struct craq_op *o)
 
 	o->ct = craq_tgt_of(t);
 	o->locked = o->applied_committed = o->have_whole = false;
-	o->resolving = o->had_succ = false;
+	o->resolving = o->had_succ = o->inherited = false;
 	o->tries = 0;
 	o->fwd_status = 0;
 	o->cur_fwd = o->fwd			  ? o->fwd
@@ -809,38 +854,28 @@ static int member_check(struct core *c, uint32_t chain, uint32_t chain_ver,
 	return 0;
 }
 
-int craq_h_committed(struct core *c, struct rpc_req *req)
+void craq_query_submit(struct core *c, struct store_target *t,
+		       struct craq_op *o)
 {
-	uint32_t chain, chain_ver;
 	struct chunk_meta m;
-	struct chunk_id id;
-	struct unpack up;
-	uint64_t target, v = 0;
-	uint8_t out[8];
-	struct pack pk;
 	int rc;
 
-	unpack_init(&up, req->body, req->body_len);
-	chain = unpack_u32(&up);
-	chain_ver = unpack_u32(&up);
-	target = unpack_u64(&up);
-	id.inode = unpack_u64(&up);
-	id.index = unpack_u32(&up);
-	if (unpack_finish(&up))
-		return -FFFS_EBADFRAME;
-	rc = member_check(c, chain, chain_ver, target, true);
-	if (rc)
-		return rc;
-	rc = store_meta(store_target_find(C.s, target), &id, &m);
-	if (rc && rc != -ENOENT)
-		return rc;
-	if (!rc) /* I4: the query tail answers with its newest version */
-		v = m.pending ? m.pending : m.committed;
-	chunk_meta_release(&m);
-	pack_init(&pk, out, sizeof(out));
-	pack_u64(&pk, v);
-	rpc_reply(c, req, 0, out, sizeof(out), NULL, 0, NULL, NULL);
-	return 0;
+	o->ct = craq_tgt_of(t);
+	o->locked = o->inherited = false;
+	o->sync_cb = NULL;
+	rc = check(o);
+	if (!rc && o->ct->qtail != o->ct->id)
+		rc = -FFFS_ENOTSERVING; /* only the query tail knows */
+	if (!rc)
+		rc = store_meta(t, &o->op.id, &m);
+	o->op.version = 0;
+	if (!rc)
+		o->op.version =
+			visible(o->ct, &o->op.id, m.committed, m.pending);
+	if (!rc)
+		chunk_meta_release(&m);
+	o->op.status = rc == -ENOENT ? 0 : rc;
+	o->done(c, o);
 }
 
 int craq_h_sync_done(struct core *c, struct rpc_req *req)

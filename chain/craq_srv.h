@@ -19,13 +19,16 @@
  *     member applies it as pending on base committed, the tail commits it
  *     at once; a member commits only once its successor has answered, so
  *     a version committed anywhere is committed at the tail;
- *  I4 reads never return a version that may be rolled back: a member
- *     with a pending version asks the query tail (the last serving
- *     member: the tail, or the member before a syncing tail) for its
- *     newest version and answers with that one; the query tail answers
- *     with its newest version itself (it has no successor, or a syncing
- *     one, and a write a syncing successor fails waits for the chain
- *     instead of being dropped);
+ *  I4 reads never return a version that may be rolled back, nor one
+ *     older than a version already shown: a member with a pending
+ *     version asks the query tail (the last serving member) which version
+ *     is visible; the query tail shows its committed version, or the
+ *     pending one of a write that was under way when it became the query
+ *     tail (a tail before it may have shown that one, and it cannot be
+ *     dropped: it is forwarded only to a syncing successor, which holds
+ *     the chain up rather than fail it); a syncing successor is told it
+ *     is synced only once no such inherited write is left, so a version
+ *     shown is always on the next query tail;
  *  I5 a write is answered to its client only once every member of the
  *     write set (serving and syncing targets, in chain order) has it.
  *
@@ -93,12 +96,14 @@ struct craq_op {
 	uint8_t cur_fwd; /* what the forward sends (WHOLE after EVERSION) */
 	int fwd_status;	 /* a remove: the successor's answer */
 	bool resolving, had_succ;
+	bool inherited; /* under way when its target became the query tail */
 	/* a sync action (chain/craq_sync.c): called holding the chunk */
 	void (*sync_cb)(struct core *c, struct craq_op *o);
 	void *sync_arg;
-	struct store_op rd;   /* reads of the whole chunk, commits, aborts */
-	bool have_whole;      /* rd holds the whole chunk (out_buf) */
-	struct craq_op *next; /* lock queue, parked list */
+	struct store_op rd; /* reads of the whole chunk, commits, aborts */
+	bool have_whole;    /* rd holds the whole chunk (out_buf) */
+	struct craq_op *lock_next; /* waiting for the chunk after this one */
+	struct craq_op *park_next; /* the target's parked forwards */
 	struct rpc_call call;
 	uint8_t body[CRAQ_FWD_BODY];
 	struct loop_timer timer;
@@ -119,7 +124,12 @@ bool craq_target_chained(struct core *c, uint64_t target);
 
 /* Handlers of STOR_STOR_COMMITTED and STOR_STOR_SYNC_DONE (answered on the
  * connection's core). */
-int craq_h_committed(struct core *c, struct rpc_req *req);
 int craq_h_sync_done(struct core *c, struct rpc_req *req);
+
+/* The version of a chunk that reads may see, at the query tail (I4):
+ * o->op.id; the answer in o->op.version (0: none). A STOR_STOR_COMMITTED
+ * runs this on the target's owner core. */
+void craq_query_submit(struct core *c, struct store_target *t,
+		       struct craq_op *o);
 
 #endif /* CHAIN_CRAQ_SRV_H */

@@ -34,7 +34,7 @@ struct craq_sync {
 	uint64_t target;
 	uint32_t chain, chain_ver;
 	char addr[RT_ADDR_MAX];
-	bool stop, failed;
+	bool stop, failed, waiting;
 	struct stor_client cl;
 	struct stor_dump dump;
 	struct list remote, local;
@@ -319,11 +319,15 @@ static void send_done(struct craq_sync *j)
 	rpc_call_start(j->c, peer, &j->done_call);
 }
 
-static void restart_timer(struct core *c, struct loop_timer *t)
+static void job_timer(struct core *c, struct loop_timer *t)
 {
 	struct craq_sync *j = fffs_container_of(t, struct craq_sync, timer);
 	struct craq_tgt *ct = j->ct;
 
+	if (j->waiting) { /* for inherited writes: look again */
+		j->waiting = false;
+		return step(j);
+	}
 	sync_free(j);
 	craq_sync_check(c, ct);
 }
@@ -362,6 +366,10 @@ static void step(struct craq_sync *j)
 	}
 	if (j->remote.i == j->remote.n && j->remote.more)
 		return remote_page(j);
+	if (craq_inherited_left(j->ct)) { /* I4: those must reach it first */
+		j->waiting = true;
+		return core_timer_add(j->c, &j->timer, 10000000);
+	}
 	send_done(j);
 }
 
@@ -378,7 +386,7 @@ static void job_start(struct core *c, struct craq_tgt *ct)
 	j->t0 = now_ns();
 	j->remote.e = xcalloc(PAGE, sizeof(*j->remote.e));
 	j->local.e = xcalloc(PAGE, sizeof(*j->local.e));
-	core_timer_init(&j->timer, restart_timer);
+	core_timer_init(&j->timer, job_timer);
 	stor_client_init(&j->cl, c, 0);
 	ct->sync = j;
 	log_info("target %llu syncs target %llu of chain %u (version %u)",

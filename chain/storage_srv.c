@@ -21,6 +21,7 @@ struct hop {
 	struct batch *b;
 	void *rbuf;	       /* read: the buffer the home core lent it */
 	bool chained, refused; /* refused: status set before the start */
+	bool query;	       /* STOR_STOR_COMMITTED: the visible version */
 };
 
 /* The hops of a request that one core owns: one message there, one back. */
@@ -122,7 +123,10 @@ static void leg_go(struct core *c, struct loop_msg *m)
 
 		if (!h->t || core_id(store_target_core(h->t)) != l->core)
 			continue;
-		if (h->chained) {
+		if (h->query) {
+			h->cop.done = hop_chain_done;
+			craq_query_submit(c, h->t, &h->cop);
+		} else if (h->chained) {
 			h->cop.done = hop_chain_done;
 			craq_submit(c, h->t, &h->cop);
 		} else {
@@ -270,6 +274,46 @@ static int h_truncate(struct core *c, struct rpc_req *req)
 		batch_free(c, b);
 		return rc ? rc : -FFFS_EBADFRAME;
 	}
+	batch_start(c, b);
+	return 0;
+}
+
+static void committed_finish(struct core *c, struct batch *b)
+{
+	struct store_op *op = &b->hops[0].cop.op;
+	uint8_t buf[8];
+	struct pack pk;
+
+	pack_init(&pk, buf, sizeof(buf));
+	pack_u64(&pk, op->version);
+	rpc_reply(c, b->req, op->status, buf, op->status ? 0 : 8, NULL, 0, NULL,
+		  NULL);
+	batch_free(c, b);
+}
+
+/* A member asks the query tail which version of a chunk reads may see. */
+static int h_committed(struct core *c, struct rpc_req *req)
+{
+	struct unpack up;
+	struct batch *b;
+	struct hop *h;
+	uint64_t target;
+
+	b = batch_new(c, req, 1, committed_finish);
+	h = &b->hops[0];
+	unpack_init(&up, req->body, req->body_len);
+	h->cop.chain = unpack_u32(&up);
+	h->cop.chain_ver = unpack_u32(&up);
+	target = unpack_u64(&up);
+	h->cop.op.id.inode = unpack_u64(&up);
+	h->cop.op.id.index = unpack_u32(&up);
+	if (unpack_finish(&up) || !h->cop.chain) {
+		batch_free(c, b);
+		return -FFFS_EBADFRAME;
+	}
+	h->cop.op.kind = SOP_READ;
+	h->chained = h->query = true;
+	h->t = target_of(target);
 	batch_start(c, b);
 	return 0;
 }
@@ -594,6 +638,6 @@ const struct rpc_handler storage_handlers[MSG__MAX] = {
 	RPC_HANDLER(CLI_STOR_SPACE, h_space),
 	RPC_HANDLER(CLI_STOR_DUMP, h_dump),
 	RPC_HANDLER(STOR_STOR_FORWARD, h_forward),
-	RPC_HANDLER(STOR_STOR_COMMITTED, craq_h_committed),
+	RPC_HANDLER(STOR_STOR_COMMITTED, h_committed),
 	RPC_HANDLER(STOR_STOR_SYNC_DONE, craq_h_sync_done),
 };

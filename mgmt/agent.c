@@ -53,6 +53,11 @@ struct routing *agent_routing(void)
 	return r;
 }
 
+uint64_t agent_routing_version(void)
+{
+	return atomic_load(&A.cur_version);
+}
+
 /* A routing answer: a newer snapshot replaces the current one. sent is
  * when the request left: an answer to a request sent after the lease came
  * back ends the wait for fresh routing. */
@@ -102,11 +107,11 @@ static void poll_done(struct core *c, struct rpc_call *call, int status,
 		      const void *body, uint32_t len)
 {
 	A.poll_busy = false;
+	if (loop_stopping(c))
+		return;
 	outage(&A.poll_down, "routing poll", status);
 	if (!status)
 		routing_arrived(body, len, A.poll_sent);
-	if (loop_stopping(c))
-		return;
 	if (status) /* do not spin on a dead mgmtd */
 		return core_timer_add(
 			c, &A.poll_timer,
@@ -127,6 +132,7 @@ static void call_send(struct core *c, struct rpc_call *call, uint8_t *body,
 	call->body = body;
 	call->body_len = 12;
 	call->timeout_ms = wait_ms + (uint32_t)config_int(CFG_rpc_timeout_ms);
+	call->longpoll = wait_ms > 0;
 	call->done = done;
 	rpc_call_start(c, A.peer, call);
 }
@@ -235,6 +241,8 @@ static void hb_done(struct core *c, struct rpc_call *call, int status,
 		    const void *body, uint32_t len)
 {
 	A.hb_busy = false;
+	if (loop_stopping(c))
+		return;
 	outage(&A.hb_down, "heartbeat", status);
 	if (!status)
 		hb_answered(c, body, len);

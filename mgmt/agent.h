@@ -64,6 +64,8 @@ int agent_start(struct core *c, const struct agent_params *p);
 /* Any thread: the newest snapshot (one reference), or NULL before the
  * first one arrived. */
 struct routing *agent_routing(void);
+/* Any thread: the version agent_routing() would give (0: none yet). */
+uint64_t agent_routing_version(void);
 /* Any thread. */
 bool agent_serving_allowed(void);
 uint32_t agent_lease_ms(void);

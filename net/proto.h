@@ -67,7 +67,7 @@
 	  "-> u64 version, u32 chunk_length, u32 chunk_crc")                 \
 	X(38, STOR_STOR_COMMITTED,                                           \
 	  "u32 chain, u32 chain_ver, u64 target, u64 inode, u32 index -> "   \
-	  "u64 committed (0: none)")                                         \
+	  "u64 version reads may see at the query tail (0: none)")           \
 	X(39, STOR_STOR_SYNC_DONE,                                           \
 	  "u32 chain, u32 chain_ver, u64 target -> empty")                   \
 	/* cluster manager (mgmt/mgmtd.h, mgmt/agent.h); on errors the */    \

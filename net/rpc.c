@@ -26,6 +26,8 @@ struct rpc_link {
 	const struct rpc_handler *table; /* server side only */
 	struct rpc_call **map;		 /* pending calls by req id */
 	unsigned map_cap, map_n;
+	unsigned
+		polls_n; /* of map_n: long-polls, which a stop does not await */
 	uint64_t next_id;
 	unsigned srv_inflight;
 	bool was_ready, draining;
@@ -96,7 +98,7 @@ static void link_drain(struct core *c, struct rpc_link *l)
 		conn_rx_pause(c, l->conn);
 		if (l->srv_inflight == 0)
 			conn_close_after_tx(c, l->conn);
-	} else if (l->map_n == 0) {
+	} else if (l->map_n == l->polls_n) {
 		conn_close(c, l->conn, -FFFS_ESHUTDOWN, "shutting down");
 	}
 }
@@ -204,6 +206,7 @@ static void map_add(struct rpc_link *l, struct rpc_call *call)
 	call->next = l->map[s];
 	l->map[s] = call;
 	l->map_n++;
+	l->polls_n += call->longpoll;
 }
 
 static struct rpc_call *map_find(struct rpc_link *l, uint64_t id, bool remove)
@@ -219,6 +222,7 @@ static struct rpc_call *map_find(struct rpc_link *l, uint64_t id, bool remove)
 			*pp = k->next;
 			k->next = NULL;
 			l->map_n--;
+			l->polls_n -= k->longpoll;
 		}
 		return k;
 	}
@@ -283,7 +287,7 @@ static void peer_unwait(struct rpc_peer *p, struct rpc_call *call)
 
 static void after_call_left(struct core *c, struct rpc_link *l)
 {
-	if (l->draining && l->conn && l->map_n == 0)
+	if (l->draining && l->conn && l->map_n == l->polls_n)
 		conn_close(c, l->conn, -FFFS_ESHUTDOWN, "shutting down");
 }
 
@@ -566,6 +570,7 @@ static void link_closed(struct core *c, struct conn *conn, int err)
 
 			l->map[i] = call->next;
 			l->map_n--;
+			l->polls_n -= call->longpoll;
 			call_finish(c, call, err, NULL, 0);
 		}
 	}

@@ -61,6 +61,8 @@ struct rpc_call {
 	void *resp_bulk;
 	uint32_t resp_bulk_cap;
 	uint32_t timeout_ms; /* 0: rpc_timeout_ms */
+	bool longpoll;	     /* its answer may take long: a stop does not
+				wait for it, it fails with -FFFS_ESHUTDOWN */
 	rpc_done_cb done;
 	/* set before done() */
 	uint32_t resp_bulk_len;

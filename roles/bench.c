@@ -85,6 +85,29 @@ const struct cli_opt bench_opts[] = {
 	{ "read-chunk", "INDEX",
 	  "chunk: read chunk INDEX of --inode whole, print 'ok LENGTH CRC' or "
 	  "'error: MESSAGE' (exit 1)." },
+	{ "table", "ID",
+	  "chunk: run over the chains of chain table ID of the cluster "
+	  "--mgmtd names, through chain replication (writes at each chain's "
+	  "head, reads spread over its serving members)." },
+	{ "workload", NULL,
+	  "chunk --table: --writers and --readers go on until SIGTERM or "
+	  "--duration; writers write --chunks chunks whole (64 KiB: a header "
+	  "naming chunk and sequence number, then data made from both), "
+	  "each chunk by one writer in turn; readers read random chunks and "
+	  "check what they got; every write's issue and answer and every "
+	  "read go to --history." },
+	{ "writers", "N", "chunk --workload: writers (default 8)." },
+	{ "readers", "N", "chunk --workload: readers (default 4)." },
+	{ "history", "FILE",
+	  "chunk --workload: the history (appended to): 'I CHUNK SEQ T', "
+	  "'A CHUNK SEQ T VERSION', 'F CHUNK SEQ T ERRNO' for writes, "
+	  "'R CHUNK SEQ T0 T1 VERSION TARGET' for reads (SEQ 0: nothing "
+	  "written yet; BAD: content that no write wrote); T in ns since "
+	  "the epoch." },
+	{ "verify-replicas", NULL,
+	  "chunk --table: read every chunk of every chain of the table from "
+	  "every serving member and compare them byte for byte; prints a "
+	  "line per chain, exit 1 on any difference or pending version." },
 	{ NULL, NULL, NULL },
 };
 
@@ -131,6 +154,9 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 		  UINT32_MAX },
 		{ "chunk-size", offsetof(struct bench_args, chunk_size), 1,
 		  CHUNK_MAX_LEN },
+		{ "table", offsetof(struct bench_args, table), 1, UINT32_MAX },
+		{ "writers", offsetof(struct bench_args, writers), 0, 1024 },
+		{ "readers", offsetof(struct bench_args, readers), 0, 1024 },
 	};
 	bool takes_n = a->verify_takes_n;
 
@@ -153,6 +179,12 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 		a->check = p->val;
 	else if (cli_is(p, "storm"))
 		a->storm = true;
+	else if (cli_is(p, "workload"))
+		a->workload = true;
+	else if (cli_is(p, "verify-replicas"))
+		a->verify_replicas = true;
+	else if (cli_is(p, "history"))
+		a->history = p->val;
 	else if (cli_is(p, "fill"))
 		a->fill = true;
 	else if (cli_is(p, "space"))
@@ -182,7 +214,7 @@ static void set_defaults(struct bench_args *a)
 
 	if (!a->size)
 		a->size = chunk ? 1ull << 30 : 64;
-	if (!a->duration_s && !(chunk && (a->storm || a->fill)))
+	if (!a->duration_s && !(chunk && (a->storm || a->fill || a->workload)))
 		a->duration_s = chunk ? 5 : 3;
 }
 
@@ -192,6 +224,8 @@ static int check_args(const struct bench_args *a)
 
 	if (!a->what)
 		why = "which benchmark? (rpc, chunk)";
+	else if (!strcmp(a->what, "chunk") && a->table)
+		why = bench_chain_check_args(a);
 	else if (!strcmp(a->what, "chunk"))
 		why = bench_chunk_check_args(a);
 	else if (strcmp(a->what, "rpc"))
@@ -220,6 +254,8 @@ int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv)
 				.rand_depth = 32,
 				.seed = 1,
 				.rounds = 3,
+				.writers = 8,
+				.readers = 4,
 				.chunks = 256,
 				.bulk_size = 1 << 20,
 				.bulk_depth = 4,
@@ -243,6 +279,8 @@ int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv)
 	rc = role_net_setup("bench", ROLE_BENCH);
 	if (rc)
 		return rc;
+	if (!strcmp(a.what, "chunk") && a.table)
+		return bench_chain(&a);
 	if (!strcmp(a.what, "chunk"))
 		return bench_chunk(&a);
 	if (a.server)

@@ -22,6 +22,10 @@ struct bench_args {
 	uint64_t target, inode, depth, rand_depth, seed, chunks, rounds;
 	uint64_t verify_n, read_chunk, chunk_size; /* chunk_size 0: default */
 	bool storm, fill, space, read_chunk_set;
+	/* chunk over chains (roles/bench_chain.c) */
+	uint64_t table, writers, readers;
+	const char *history;
+	bool workload, verify_replicas;
 	bool verify_takes_n; /* parsing: the word after --verify is N */
 };
 
@@ -42,6 +46,9 @@ struct bench_result {
 
 int bench_rpc_server(const struct bench_args *a);
 int bench_chunk(const struct bench_args *a);
+/* bench chunk with --table: over the chains of a chain table. */
+int bench_chain(const struct bench_args *a);
+const char *bench_chain_check_args(const struct bench_args *a);
 /* Why the options do not make a chunk run, or NULL. */
 const char *bench_chunk_check_args(const struct bench_args *a);
 int bench_rpc_client(const struct bench_args *a);
