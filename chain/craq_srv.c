@@ -857,23 +857,23 @@ static int member_check(struct core *c, uint32_t chain, uint32_t chain_ver,
 void craq_query_submit(struct core *c, struct store_target *t,
 		       struct craq_op *o)
 {
-	struct chunk_meta m;
+	struct chunk_meta m = { 0 };
 	int rc;
 
 	o->ct = craq_tgt_of(t);
 	o->locked = o->inherited = false;
 	o->sync_cb = NULL;
+	o->op.version = 0;
 	rc = check(o);
 	if (!rc && o->ct->qtail != o->ct->id)
 		rc = -FFFS_ENOTSERVING; /* only the query tail knows */
 	if (!rc)
 		rc = store_meta(t, &o->op.id, &m);
-	o->op.version = 0;
-	if (!rc)
+	if (!rc) {
 		o->op.version =
 			visible(o->ct, &o->op.id, m.committed, m.pending);
-	if (!rc)
 		chunk_meta_release(&m);
+	}
 	o->op.status = rc == -ENOENT ? 0 : rc;
 	o->done(c, o);
 }
