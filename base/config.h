@@ -103,6 +103,9 @@ enum cfg_type { CFG_INT, CFG_SIZE, CFG_MS, CFG_BOOL, CFG_STR, CFG_ENUM };
 	  "LMDB map size of each target's chunk metadata (sparse).")           \
 	X(io_buffer_size, CFG_SIZE, "64M", 0, 1073741824, NULL,                \
 	  "Registered I/O buffer memory per core (storage servers).")          \
+	X(agent_cut_file, CFG_STR, "", 0, 4096, NULL,                          \
+	  "Testing (needs debug_faults): while this file exists the process "  \
+	  "acts as if mgmtd were unreachable (no heartbeat, no routing).")     \
 	X(debug_faults, CFG_BOOL, "false", 0, 1, NULL,                         \
 	  "Allow fault points (FAULT()) to be switched on in this process.")   \
 	X(faults, CFG_STR, "", 0, 1024, NULL,                                  \

@@ -21,7 +21,10 @@
 	X(CONN_TX_CORRUPT, "conn_tx_corrupt",                          \
 	  "a connection flips a bit in the magic of a frame it sends") \
 	X(STORE_IO_ERROR, "store_io_error",                            \
-	  "a data read or write of a storage target fails with EIO")
+	  "a data read or write of a storage target fails with EIO")   \
+	X(CRAQ_CLI_STALE, "craq_cli_stale",                            \
+	  "a chain client's first send of a write carries the chain "   \
+	  "version before the one it knows")
 
 enum fault_point {
 #define FAULT_ENUM(id, name, what) FP_##id,

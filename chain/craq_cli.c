@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/fault.h"
 #include "chain/craq_cli.h"
 #include "mgmt/agent.h"
 
@@ -188,6 +189,8 @@ static void write_try(struct core *c, struct loop_timer *t)
 		p = peer_of(w->cl, w->chain, members[0], &ver);
 	if (!p) /* no head now: wait for one */
 		return write_end(c, w, -FFFS_ENOTSERVING);
+	if (!w->sent_once && ver > 1 && FAULT(FP_CRAQ_CLI_STALE))
+		ver--; /* testing: the stale-routing path */
 	w->attempts++;
 	rc = write_send(w, p, members[0], ver);
 	if (rc)

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/config.h"
 #include "mgmt/agent.h"
@@ -88,6 +89,14 @@ static void routing_arrived(const void *body, uint32_t len, uint64_t sent)
 		atomic_store(&A.awaiting, false);
 }
 
+/* Testing: a cut-off from mgmtd, on while agent_cut_file exists. */
+static bool cut_off(void)
+{
+	const char *f = config_str(CFG_agent_cut_file);
+
+	return *f && config_bool(CFG_debug_faults) && access(f, F_OK) == 0;
+}
+
 /* ---- fetching ------------------------------------------------------------ */
 
 static void poll_start(struct core *c);
@@ -128,12 +137,16 @@ static void call_send(struct core *c, struct rpc_call *call, uint8_t *body,
 	pack_u64(&pk, atomic_load(&A.cur_version));
 	pack_u32(&pk, wait_ms);
 	memset(call, 0, sizeof(*call));
+	if (cut_off())
+		pk.err = -ENETUNREACH; /* testing: fails below, sends nothing */
 	call->type = MSG_ANY_MGMT_ROUTING;
 	call->body = body;
 	call->body_len = 12;
 	call->timeout_ms = wait_ms + (uint32_t)config_int(CFG_rpc_timeout_ms);
 	call->longpoll = wait_ms > 0;
 	call->done = done;
+	if (pk.err)
+		return done(c, call, pk.err, NULL, 0);
 	rpc_call_start(c, A.peer, call);
 }
 
@@ -275,6 +288,8 @@ static void hb_send(struct core *c)
 	A.hb.done = hb_done;
 	A.hb_busy = true;
 	A.hb_sent = now_ns();
+	if (cut_off())
+		return hb_done(c, &A.hb, -ENETUNREACH, NULL, 0);
 	rpc_call_start(c, A.peer, &A.hb);
 }
 

@@ -96,6 +96,11 @@ const struct cli_opt bench_opts[] = {
 	  "each chunk by one writer in turn; readers read random chunks and "
 	  "check what they got; every write's issue and answer and every "
 	  "read go to --history." },
+	{ "write-chunk", "INDEX",
+	  "chunk --table: write chunk INDEX of --inode once (as --workload "
+	  "does, sequence number --seed), print 'ok version V attempts A' or "
+	  "'error: MESSAGE' (exit 1). With --table, --read-chunk reads it and "
+	  "prints 'ok LENGTH VERSION SEQ target T'." },
 	{ "writers", "N", "chunk --workload: writers (default 8)." },
 	{ "readers", "N", "chunk --workload: readers (default 4)." },
 	{ "history", "FILE",
@@ -155,6 +160,8 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 		{ "chunk-size", offsetof(struct bench_args, chunk_size), 1,
 		  CHUNK_MAX_LEN },
 		{ "table", offsetof(struct bench_args, table), 1, UINT32_MAX },
+		{ "write-chunk", offsetof(struct bench_args, write_chunk), 0,
+		  UINT32_MAX },
 		{ "writers", offsetof(struct bench_args, writers), 0, 1024 },
 		{ "readers", offsetof(struct bench_args, readers), 0, 1024 },
 	};
@@ -164,6 +171,7 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 	if (takes_n && !p->opt)
 		return parse_verify_n(p, a);
 	a->read_chunk_set |= cli_is(p, "read-chunk");
+	a->write_chunk_set |= cli_is(p, "write-chunk");
 
 	for (size_t i = 0; i < FFFS_ARRAY_LEN(nums); i++)
 		if (cli_is(p, nums[i].name))

@@ -23,9 +23,9 @@ struct bench_args {
 	uint64_t verify_n, read_chunk, chunk_size; /* chunk_size 0: default */
 	bool storm, fill, space, read_chunk_set;
 	/* chunk over chains (roles/bench_chain.c) */
-	uint64_t table, writers, readers;
+	uint64_t table, writers, readers, write_chunk;
 	const char *history;
-	bool workload, verify_replicas;
+	bool workload, verify_replicas, write_chunk_set;
 	bool verify_takes_n; /* parsing: the word after --verify is N */
 };
 

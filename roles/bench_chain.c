@@ -453,6 +453,70 @@ static void verify_chain(struct core *c, struct chain_drv *d)
 		drv_finish(d, 1);
 }
 
+/* ---- one write or read -------------------------------------------------- */
+
+static void one_write_done(struct core *c, struct craq_write *w)
+{
+	struct chain_drv *d = fffs_container_of(w, struct wslot, w)->d;
+
+	if (w->status)
+		printf("error: %s\n", fffs_strerror(w->status));
+	else
+		printf("ok version %" PRIu64 " attempts %u\n", w->version,
+		       w->attempts);
+	drv_finish(d, w->status ? 1 : 0);
+}
+
+static void one_read_done(struct core *c, struct craq_read *r,
+			  const uint8_t *data)
+{
+	struct chain_drv *d = fffs_container_of(r, struct rslot, r)->d;
+	uint64_t seq =
+		r->status ? 0 : wl_decode(data, r->out_length, r->chunk.index);
+
+	if (r->status)
+		printf("error: %s\n", fffs_strerror(r->status));
+	else if (seq == UINT64_MAX)
+		printf("ok %u %" PRIu64 " BAD target %" PRIu64 "\n",
+		       r->out_length, r->version, r->served_by);
+	else
+		printf("ok %u %" PRIu64 " %" PRIu64 " target %" PRIu64 "\n",
+		       r->out_length, r->version, seq, r->served_by);
+	drv_finish(d, r->status ? 1 : 0);
+}
+
+static void one_start(struct core *c, struct chain_drv *d)
+{
+	uint32_t chunk = (uint32_t)(d->a->write_chunk_set ? d->a->write_chunk
+							  : d->a->read_chunk);
+
+	d->ws = xcalloc(1, sizeof(*d->ws));
+	d->rs = xcalloc(1, sizeof(*d->rs));
+	d->ws->d = d;
+	d->rs->d = d;
+	if (d->a->read_chunk_set) {
+		d->rs->r = (struct craq_read){ .chain = chain_of(d, chunk),
+					       .chunk = chunk_id(d, chunk),
+					       .length = CHUNK_MAX_LEN,
+					       .target = d->a->target,
+					       .done = one_read_done };
+		if (craq_read_start(&d->cl, &d->rs->r))
+			drv_finish(d, 2);
+		return;
+	}
+	d->ws->buf = xaligned_alloc(4096, WL_CHUNK);
+	wl_fill(d->ws->buf, chunk, d->a->seed);
+	d->ws->w = (struct craq_write){ .kind = CRAQ_CLI_WRITE,
+					.chain = chain_of(d, chunk),
+					.chunk = chunk_id(d, chunk),
+					.length = WL_CHUNK,
+					.chunk_size = WL_CHUNK,
+					.data = d->ws->buf,
+					.done = one_write_done };
+	if (craq_write_start(&d->cl, &d->ws->w))
+		drv_finish(d, 2);
+}
+
 /* ---- start --------------------------------------------------------------- */
 
 static bool table_load(struct chain_drv *d)
@@ -493,6 +557,8 @@ static void wait_table(struct core *c, struct loop_timer *t)
 	}
 	if (d->a->verify_replicas)
 		return verify_chain(c, d);
+	if (d->a->write_chunk_set || d->a->read_chunk_set)
+		return one_start(c, d);
 	workload_start(c, d);
 }
 
@@ -513,8 +579,11 @@ const char *bench_chain_check_args(const struct bench_args *a)
 {
 	if (!config_str(CFG_mgmtd)[0])
 		return "--table needs --mgmtd URI";
-	if (a->workload + a->verify_replicas != 1)
-		return "--table goes with --workload or --verify-replicas";
+	if (a->workload + a->verify_replicas + a->write_chunk_set +
+		    a->read_chunk_set !=
+	    1)
+		return "--table goes with one of --workload, "
+		       "--verify-replicas, --write-chunk, --read-chunk";
 	if (a->workload && !a->history)
 		return "--workload needs --history FILE";
 	if (a->workload && (!a->chunks || a->writers > a->chunks))
@@ -546,7 +615,7 @@ int bench_chain(const struct bench_args *a)
 		       d.acks, d.fails, d.reads, d.bad);
 	if (d.hist)
 		fclose(d.hist);
-	for (uint32_t i = 0; d.ws && i < a->writers; i++)
+	for (uint32_t i = 0; d.ws && i < (a->workload ? a->writers : 1); i++)
 		free(d.ws[i].buf);
 	free(d.ws);
 	free(d.rs);

@@ -10,14 +10,16 @@ commands one after another on that one connection, each waiting for its
 answer. Commands:
 
     write TARGET INODE INDEX OFFSET DATA [--crc X] [--chunk-size N]
-          [--length N] [--client C] [--req-id R]
+          [--length N] [--client C] [--req-id R] [--chain C --chain-ver V]
         DATA is hex digits, "" (nothing) or @FILE. --crc (hex) replaces the
         CRC32C of the payload, --length the length field (the payload sent
         stays DATA). --client/--req-id default to a random client id of this
         process and a counter.
     read TARGET INODE INDEX OFFSET LEN [TARGET INODE INDEX OFFSET LEN ...]
-         [--out FILE] [--no-data]
+         [--out FILE] [--no-data] [--chain C --chain-ver V]
         One batch. --out writes the reply's bulk (every ok range, in order).
+        --chain (and the chain version) address the targets as members of
+        chain C (chain/craq_srv.h); without, the targets alone.
     remove TARGET INODE INDEX [TARGET INODE INDEX ...]
     truncate TARGET INODE INDEX LENGTH [--chunk-size N] [--client C]
              [--req-id R]
@@ -27,6 +29,10 @@ answer. Commands:
     ping
     raw TYPE BODY [--bulk DATA]
         BODY and DATA as for write; prints the answer's status and body.
+    wait FILE
+        Sends nothing; waits (up to 120 s) until FILE exists, so that the
+        next command leaves on the open connection at a moment of the
+        test's choosing.
 
 Numbers are decimal or 0x-hex. Output, one fact a line:
     status S (NAME)                  every command; S is the frame status
@@ -65,6 +71,7 @@ import re
 import socket
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import frames  # noqa: E402
@@ -305,9 +312,10 @@ class Client:
     # ---- requests: each returns (status, decoded body, bulk) ----------------
 
     def write(self, target, inode, index, offset, data, crc=None,
-              chunk_size=0, length=None, client=None, req_id=None):
+              chunk_size=0, length=None, client=None, req_id=None,
+              chain=0, chain_ver=0):
         body = struct.pack(
-            "<QIIQIIIIIQQ", target, 0, 0, inode, index, offset,
+            "<QIIQIIIIIQQ", target, chain, chain_ver, inode, index, offset,
             len(data) if length is None else length, chunk_size,
             crc32c(data) if crc is None else crc,
             self.client_id if client is None else client,
@@ -324,10 +332,11 @@ class Client:
         st, rb, bulk = self.call(MSG_TRUNCATE, body)
         return st, decode_single(st, rb, "truncate"), bulk
 
-    def read(self, ranges):
+    def read(self, ranges, chain=0, chain_ver=0):
         """ranges: (target, inode, index, offset, length) tuples."""
         body = struct.pack("<I", len(ranges)) + b"".join(
-            struct.pack("<QIIQIII", r[0], 0, 0, *r[1:]) for r in ranges)
+            struct.pack("<QIIQIII", r[0], chain, chain_ver, *r[1:])
+            for r in ranges)
         st, rb, bulk = self.call(MSG_READ, body)
         if st:
             return st, None, bulk
@@ -490,7 +499,7 @@ def out_status(out, st, body=None):
 def run_command(cl, cmd, args, out):
     if cmd == "write":
         pos, o = split_opts(args, ("crc", "chunk-size", "length", "client",
-                                   "req-id"))
+                                   "req-id", "chain", "chain-ver"))
         want(pos, 5, cmd)
         t, ino, idx, off = (num(x) for x in pos[:4])
         data = data_arg(pos[4])
@@ -499,7 +508,9 @@ def run_command(cl, cmd, args, out):
                             chunk_size=opt_num(o, "chunk-size", 0),
                             length=opt_num(o, "length"),
                             client=opt_num(o, "client"),
-                            req_id=opt_num(o, "req-id"))
+                            req_id=opt_num(o, "req-id"),
+                            chain=opt_num(o, "chain", 0),
+                            chain_ver=opt_num(o, "chain-ver", 0))
         out_status(out, st)
         if d:
             out("version %d" % d["version"])
@@ -519,11 +530,13 @@ def run_command(cl, cmd, args, out):
             out("chunk_length %d" % d["chunk_length"])
             out("chunk_crc %08x" % d["chunk_crc"])
     elif cmd == "read":
-        pos, o = split_opts(args, ("out",), ("no-data",))
+        pos, o = split_opts(args, ("out", "chain", "chain-ver"),
+                            ("no-data",))
         want(pos, 5, cmd, multiple=True)
         nums = [num(x) for x in pos]
         ranges = [tuple(nums[i:i + 5]) for i in range(0, len(nums), 5)]
-        st, items, bulk = cl.read(ranges)
+        st, items, bulk = cl.read(ranges, chain=opt_num(o, "chain", 0),
+                                  chain_ver=opt_num(o, "chain-ver", 0))
         out_status(out, st)
         if "out" in o:
             with open(o["out"], "wb") as f:
@@ -599,12 +612,19 @@ def run_command(cl, cmd, args, out):
         out_status(out, st, body)
         out("body %s" % body.hex())
         out("bulk_len %d" % len(rbulk))
+    elif cmd == "wait":
+        pos, _ = split_opts(args, ())
+        want(pos, 1, cmd)
+        deadline = time.time() + 120
+        while not os.path.exists(pos[0]) and time.time() < deadline:
+            time.sleep(0.01)
+        out("waited %s" % ("ok" if os.path.exists(pos[0]) else "timeout"))
     else:
         raise Usage("unknown command '%s'" % cmd)
 
 
 COMMANDS = ("write", "read", "remove", "truncate", "last", "space", "dump",
-            "ping", "raw")
+            "ping", "raw", "wait")
 
 
 def split_commands(args):

@@ -1,0 +1,75 @@
+#!/bin/bash
+# A storage server cut off from mgmtd (its heartbeats and routing polls
+# fail; testing switch agent_cut_file) but still reachable by clients
+# stops serving within half the lease: reads addressed to it get
+# -FFFS_EFENCED. mgmtd takes it out of its chains after the lease, writes
+# go on, and when the cut heals it syncs and serves again; the workload
+# that ran all along saw no stale or lost value.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
+
+H=$T_DIR/history
+INO=11
+STOR=$T_ROOT/t/stor.py
+CUT=$T_DIR/cut3
+HALF=$((CL_LEASE_MS / 2))
+
+cl_mgmtd mgmtd || t_bail "mgmtd starts"
+CL_TARGETS=2
+cl_storage 1
+cl_storage 2
+cl_storage 3 --set debug_faults=true --set agent_cut_file="$CUT"
+t_ok "3 storage nodes register" wait_for 20 cl_nodes_up 3
+cl_table 2 3 || t_bail "a table of 2 chains of 3 targets serves"
+
+t_start load "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
+	--workload --writers 8 --readers 4 --chunks 32 --inode $INO \
+	--history "$H" $CL
+acks() { grep -c '^A ' "$H" 2>/dev/null; }
+acks_reach() { [ "$(acks)" -ge "$1" ]; }
+t_ok "the workload runs" wait_for 15 acks_reach 200
+
+target=$(cl_py "[t['id'] for t in s['targets'] if t['node'] == 3 and t['chain'] == 1][0]")
+ver=$(cl_py "[c['version'] for c in s['chains'] if c['id'] == 1][0]")
+port=$(cl_py "[n['address'] for n in s['nodes'] if n['id'] == 3][0]")
+port=${port##*:}
+
+# probe: read chunk 0 (chain 1) through node 3's target, print the item
+probe() {
+	python3 "$STOR" --cluster t "$port" "$T_DIR/secret" read "$target" \
+		$INO 0 0 65536 --chain 1 --chain-ver "$ver" --no-data 2>&1 |
+		sed -n 's/^item 0 status \(-*[0-9]*\).*/\1/p'
+}
+t_is "$(probe)" 0 "before the cut node 3 serves reads of chain 1"
+
+fenced() { [ "$(probe)" = -2015 ]; }
+t0=$(t_now_ms)
+touch "$CUT"
+wait_for 10 fenced
+took=$(($(t_now_ms) - t0))
+t_ok "cut off from mgmtd, it refuses reads as fenced (-FFFS_EFENCED)" fenced
+# one probe takes up to ~0.3 s (python starting, a handshake)
+t_ok "  ... within half the lease ($took ms, half the lease $HALF ms)" \
+	test "$took" -le $((HALF + 700))
+t_ok "  ... mgmtd takes its target $target out after the lease" \
+	wait_for 20 cl_state_is "$target" offline
+t_ok "  ... and writes go on" wait_for 20 acks_reach $(($(acks) + 300))
+
+rm -f "$CUT"
+t_ok "the cut heals: node 3 syncs and serves again" cl_wait_ok 40
+t_like "$(t_err s3)" 'lease regained after [0-9]+ ms' \
+	"  ... having logged that its lease lapsed"
+t_ok "the workload goes on" wait_for 20 acks_reach $(($(acks) + 300))
+
+kill -TERM "$(t_pid load)"
+t_wait_exit load 60
+t_is "$?" 0 "the workload stops cleanly and saw no bad read"
+t_run final 120 "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
+	--verify-replicas --inode $INO --history "$T_DIR/final" $CL
+t_is "$?" 0 "every serving replica of every chain is byte for byte alike"
+t_run check 120 python3 "$T_ROOT/t/history.py" "$H" --final "$T_DIR/final"
+rc=$?
+t_diag "$(t_out check)"
+t_is "$rc" 0 "the history checks out: no stale, lost or invented value"
+
+t_done
