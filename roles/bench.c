@@ -101,6 +101,11 @@ const struct cli_opt bench_opts[] = {
 	  "does, sequence number --seed), print 'ok version V attempts A' or "
 	  "'error: MESSAGE' (exit 1). With --table, --read-chunk reads it and "
 	  "prints 'ok LENGTH VERSION SEQ target T'." },
+	{ "replication", "R[,R...]",
+	  "chunk: start a cluster under --dir (mgmtd and 3 storage servers "
+	  "of 2 targets), a chain for each replication R (1 to 3), and run "
+	  "the three phases through chain replication on each (reads spread "
+	  "over the replicas), then fio as the baseline." },
 	{ "writers", "N", "chunk --workload: writers (default 8)." },
 	{ "readers", "N", "chunk --workload: readers (default 4)." },
 	{ "history", "FILE",
@@ -193,6 +198,8 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 		a->verify_replicas = true;
 	else if (cli_is(p, "history"))
 		a->history = p->val;
+	else if (cli_is(p, "replication"))
+		a->replication = p->val;
 	else if (cli_is(p, "fill"))
 		a->fill = true;
 	else if (cli_is(p, "space"))
@@ -289,6 +296,8 @@ int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!strcmp(a.what, "chunk") && a.table)
 		return bench_chain(&a);
+	if (!strcmp(a.what, "chunk") && a.replication)
+		return bench_replicas(&a);
 	if (!strcmp(a.what, "chunk"))
 		return bench_chunk(&a);
 	if (a.server)

@@ -24,6 +24,7 @@ struct bench_args {
 	bool storm, fill, space, read_chunk_set;
 	/* chunk over chains (roles/bench_chain.c) */
 	uint64_t table, writers, readers, write_chunk;
+	const char *replication; /* "1,2,3": bench over own chains */
 	const char *history;
 	bool workload, verify_replicas, write_chunk_set;
 	bool verify_takes_n; /* parsing: the word after --verify is N */
@@ -49,6 +50,8 @@ int bench_chunk(const struct bench_args *a);
 /* bench chunk with --table: over the chains of a chain table. */
 int bench_chain(const struct bench_args *a);
 const char *bench_chain_check_args(const struct bench_args *a);
+/* bench chunk --replication R,...: its own cluster, a chain each. */
+int bench_replicas(const struct bench_args *a);
 /* Why the options do not make a chunk run, or NULL. */
 const char *bench_chunk_check_args(const struct bench_args *a);
 int bench_rpc_client(const struct bench_args *a);

@@ -18,16 +18,14 @@
 #include <unistd.h>
 
 #include "base/config.h"
-#include "roles/bench_chunk.h"
+#include "roles/bench_proc.h"
 
-#define SEQ_BS	      MIB	  /* chunk size and I/O size, sequential */
-#define TARGET_HEAD   MIB	  /* superblock area of a target */
-#define TARGET_GROUP  (64u << 20) /* allocation group of a target */
-#define SPAWN_WAIT_MS 60000
-#define STOP_WAIT_MS  15000
+#define SEQ_BS	     MIB	 /* chunk size and I/O size, sequential */
+#define TARGET_HEAD  MIB	 /* superblock area of a target */
+#define TARGET_GROUP (64u << 20) /* allocation group of a target */
 
-static const char *const phase_names[PH__COUNT] = { "seq-write", "seq-read",
-						    "rand-read" };
+const char *const bench_phase_names[PH__COUNT] = { "seq-write", "seq-read",
+						   "rand-read" };
 
 void bench_drv_finish(struct bench_drv *d, int code)
 {
@@ -38,183 +36,15 @@ void bench_drv_finish(struct bench_drv *d, int code)
 	loop_request_stop();
 }
 
-/* ---- child processes: the storage server and fio ------------------------- */
-
-struct server_child {
-	pid_t pid;
-	int fd; /* its stdout */
-	char *tmp;
-	int port;
-};
-
-/* In a forked child: default signals, then exec. Never returns. */
-static void child_exec(const char *path, char *const argv[], int out_fd,
-		       bool search)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	sigprocmask(SIG_UNBLOCK, &all, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
-		_exit(127);
-	if (search)
-		execvp(path, argv);
-	else
-		execv(path, argv);
-	_exit(127);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	if (remove(path))
-		log_warn("cannot remove '%s': %s", path, strerror(errno));
-	return 0;
-}
-
-/* The port from "storage serving N targets on port P"; 0 while the line
- * has not arrived, -1 at end of output. */
-static int port_read(int fd, char *buf, size_t cap, size_t *len)
-{
-	const char *p;
-	ssize_t n;
-
-	n = read(fd, buf + *len, cap - 1 - *len);
-	if (n <= 0)
-		return n < 0 && errno == EINTR ? 0 : -1;
-	*len += (size_t)n;
-	buf[*len] = 0;
-	p = strstr(buf, " on port ");
-	if (!p || !strchr(p, '\n'))
-		return *len + 1 >= cap ? -1 : 0;
-	return (int)strtol(p + 9, NULL, 10);
-}
-
-static int server_wait_port(struct server_child *sc)
-{
-	uint64_t deadline = now_ms() + SPAWN_WAIT_MS;
-	char buf[4096];
-	size_t len = 0;
-	int rc = 0;
-
-	while (rc == 0 && now_ms() < deadline) {
-		struct pollfd pfd = { .fd = sc->fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, 100) > 0)
-			rc = port_read(sc->fd, buf, sizeof(buf), &len);
-	}
-	if (rc > 0 && rc < 65536) {
-		sc->port = rc;
-		return 0;
-	}
-	fprintf(stderr, "fffs bench: the storage server did not start%s\n",
-		rc == 0 ? " in time" : "");
-	return -1;
-}
-
-static void server_stop(struct server_child *sc)
-{
-	uint64_t deadline = now_ms() + STOP_WAIT_MS;
-	int st = 0;
-	pid_t r = 0;
-
-	if (sc->pid > 0) {
-		kill(sc->pid, SIGTERM);
-		while ((r = waitpid(sc->pid, &st, WNOHANG)) == 0 &&
-		       now_ms() < deadline)
-			usleep(10000);
-		if (r == 0) {
-			log_warn("storage server %d ignored SIGTERM for %d "
-				 "s; killing it",
-				 (int)sc->pid, STOP_WAIT_MS / 1000);
-			kill(sc->pid, SIGKILL);
-			waitpid(sc->pid, &st, 0);
-		} else if (r > 0 && !(WIFEXITED(st) && !WEXITSTATUS(st))) {
-			log_warn("storage server exited with status %d",
-				 WIFEXITED(st) ? WEXITSTATUS(st)
-					       : 128 + WTERMSIG(st));
-		}
-		sc->pid = 0;
-	}
-	if (sc->fd >= 0)
-		close(sc->fd);
-	sc->fd = -1;
-	if (sc->tmp)
-		nftw(sc->tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(sc->tmp);
-	sc->tmp = NULL;
-}
+/* ---- the storage server it starts ------------------------------------- */
 
 /* Big enough for --size bytes of 1 MiB chunks: whole allocation groups
  * after the superblock area, and one more. */
-static uint64_t target_bytes(uint64_t size)
+uint64_t bench_target_bytes(uint64_t size)
 {
 	uint64_t groups = (size + TARGET_GROUP - 1) / TARGET_GROUP;
 
 	return TARGET_HEAD + (groups + 1) * TARGET_GROUP;
-}
-
-/* An argument vector being built; strings made by args_addf are owned. */
-struct args {
-	char *v[24];
-	int n;
-	char *own[12];
-	int nown;
-};
-
-static void args_add(struct args *g, const char *s)
-{
-	FFFS_ASSERT(g->n + 1 < (int)FFFS_ARRAY_LEN(g->v));
-	g->v[g->n++] = (char *)s;
-	g->v[g->n] = NULL;
-}
-
-static void args_addf(struct args *g, const char *fmt, ...) FFFS_PRINTF(2, 3);
-
-static void args_addf(struct args *g, const char *fmt, ...)
-{
-	char buf[4400];
-	va_list ap;
-
-	FFFS_ASSERT(g->nown < (int)FFFS_ARRAY_LEN(g->own));
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	g->own[g->nown] = xstrdup(buf);
-	args_add(g, g->own[g->nown++]);
-}
-
-static void args_free(struct args *g)
-{
-	for (int i = 0; i < g->nown; i++)
-		free(g->own[i]);
-}
-
-static int server_fork(struct server_child *sc, char *const argv[])
-{
-	pid_t parent = getpid();
-	int fds[2];
-
-	if (pipe2(fds, O_CLOEXEC)) {
-		fprintf(stderr, "fffs bench: pipe: %s\n", strerror(errno));
-		return -1;
-	}
-	sc->pid = fork();
-	if (sc->pid == 0) {
-		/* the server must not outlive us, even after a SIGKILL */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		child_exec("/proc/self/exe", argv, fds[1], false);
-	}
-	close(fds[1]);
-	sc->fd = fds[0];
-	if (sc->pid < 0) {
-		fprintf(stderr, "fffs bench: fork: %s\n", strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 /* `fffs storage` on a new target in a new directory under --dir, port 0,
@@ -222,7 +52,7 @@ static int server_fork(struct server_child *sc, char *const argv[])
  * bigger than --size: the superblock area and whole 64 MiB allocation
  * groups, so --size bytes of chunks fit. */
 static int server_spawn(const struct bench_args *a, uint64_t target,
-			struct server_child *sc)
+			struct bench_child *sc)
 {
 	struct args g = { .n = 0 };
 	int rc;
@@ -240,7 +70,7 @@ static int server_spawn(const struct bench_args *a, uint64_t target,
 	args_add(&g, "fffs");
 	args_add(&g, "storage");
 	args_addf(&g, "--target=%s/target.img,size=%llu,id=%llu", sc->tmp,
-		  (unsigned long long)target_bytes(a->size),
+		  (unsigned long long)bench_target_bytes(a->size),
 		  (unsigned long long)target);
 	args_addf(&g, "--state-dir=%s/state", sc->tmp);
 	args_add(&g, "--listen=tcp://127.0.0.1:0");
@@ -251,151 +81,11 @@ static int server_spawn(const struct bench_args *a, uint64_t target,
 		  log_level_cur > LOGL_INFO ? config_str(CFG_log_level)
 					    : "warn");
 	args_add(&g, "--cores=2");
-	rc = server_fork(sc, g.v);
+	rc = child_fork(sc, g.v);
 	if (!rc)
-		rc = server_wait_port(sc);
+		rc = child_wait_port(sc);
 	args_free(&g);
 	return rc;
-}
-
-/* Run argv with its stdout captured into *out (NUL-terminated; free it).
- * Returns the exit status, 127 when it could not be run, -1 on error. */
-static int run_capture(char *const argv[], char **out, _Atomic pid_t *pidp)
-{
-	size_t len = 0, cap = 65536;
-	int fds[2], st = 0;
-	ssize_t n;
-	pid_t pid;
-
-	*out = NULL;
-	if (pipe2(fds, O_CLOEXEC))
-		return -1;
-	pid = fork();
-	if (pid == 0)
-		child_exec(argv[0], argv, fds[1], true);
-	close(fds[1]);
-	if (pid < 0) {
-		close(fds[0]);
-		return -1;
-	}
-	if (pidp)
-		atomic_store(pidp, pid);
-	*out = xmalloc(cap);
-	while ((n = read(fds[0], *out + len, cap - 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		len += (size_t)n;
-		if (len + 1 == cap)
-			*out = xrealloc(*out, cap *= 2);
-	}
-	(*out)[len] = 0;
-	close(fds[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-	}
-	if (pidp)
-		atomic_store(pidp, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static bool fio_present(void)
-{
-	char *const argv[] = { "fio", "--version", NULL };
-	char *out;
-	int rc = run_capture(argv, &out, NULL);
-
-	free(out);
-	return rc == 0;
-}
-
-static double json_num(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-/* jobs[0].read or .write of fio's JSON into r. */
-static int fio_parse(const char *text, bool write, struct bench_result *r)
-{
-	const char *start = strchr(text, '{');
-	cJSON *root = start ? cJSON_Parse(start) : NULL;
-	const cJSON *job, *io, *pct;
-	int rc = -1;
-
-	job = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "jobs"), 0);
-	io = cJSON_GetObjectItem(job, write ? "write" : "read");
-	if (!io || json_num(job, "error"))
-		goto out;
-	r->ops = (uint64_t)json_num(io, "total_ios");
-	r->bytes = (uint64_t)json_num(io, "io_bytes");
-	r->secs = json_num(io, "runtime") / 1e3;
-	pct = cJSON_GetObjectItem(cJSON_GetObjectItem(io, "clat_ns"),
-				  "percentile");
-	r->p50_us = json_num(pct, "50.000000") / 1e3;
-	r->p99_us = json_num(pct, "99.000000") / 1e3;
-	rc = r->ops && r->secs > 0 ? 0 : -1;
-out:
-	cJSON_Delete(root);
-	return rc;
-}
-
-/* One fio run of a phase's pattern on file; sync: writes with O_DSYNC,
- * so that each completes only once it is durable (as an acknowledged fffs
- * write is). *pid is fio's while it runs. */
-static int fio_run(const struct bench_args *a, const char *file, int phase,
-		   bool sync, struct bench_result *r, _Atomic pid_t *pid)
-{
-	bool rnd = phase == PH_RAND;
-	struct args g = { .n = 0 };
-	char *out;
-	int rc;
-
-	args_add(&g, "fio");
-	args_add(&g, "--name=fffs-bench-chunk");
-	args_add(&g, "--ioengine=io_uring");
-	args_add(&g, "--direct=1");
-	if (sync)
-		args_add(&g, "--sync=dsync");
-	args_addf(&g, "--filename=%s", file);
-	args_add(&g, phase == PH_WRITE ? "--rw=write"
-		     : rnd	       ? "--rw=randread"
-				       : "--rw=read");
-	args_add(&g, rnd ? "--bs=4k" : "--bs=1M");
-	args_addf(&g, "--iodepth=%llu",
-		  (unsigned long long)(rnd ? a->rand_depth : a->depth));
-	args_addf(&g, "--size=%llu", (unsigned long long)a->size);
-	if (rnd) {
-		args_add(&g, "--time_based");
-		args_addf(&g, "--runtime=%llu",
-			  (unsigned long long)a->duration_s);
-	}
-	args_add(&g, "--output-format=json");
-	rc = run_capture(g.v, &out, pid);
-	args_free(&g);
-	if (rc == 0)
-		rc = fio_parse(out, phase == PH_WRITE, r);
-	if (rc)
-		fprintf(stderr, "fffs bench: fio %s%s failed (status %d)%s%s\n",
-			phase_names[phase], sync ? " with O_DSYNC" : "", rc,
-			out ? ": " : "", out ? out : "");
-	free(out);
-	return rc;
-}
-
-static char *fio_file(const struct bench_args *a)
-{
-	return xasprintf("%s/fio.dat", a->dir);
-}
-
-static void fio_file_remove(const struct bench_args *a)
-{
-	char *file = fio_file(a);
-
-	if (unlink(file) && errno != ENOENT)
-		log_warn("cannot remove '%s': %s", file, strerror(errno));
-	free(file);
 }
 
 /* ---- the benchmark ------------------------------------------------------- */
@@ -520,7 +210,7 @@ static void bench_phase_end(struct core *c, struct bench_drv *d)
 {
 	struct bench_result *r = d->cur;
 
-	r->name = phase_names[d->phase];
+	r->name = bench_phase_names[d->phase];
 	r->secs = (double)(now_ns() - d->t_start) / 1e9;
 	bench_lat_finish(&d->lat, r);
 	d->step++;
@@ -566,7 +256,7 @@ static void fio_start(struct core *c, struct bench_drv *d,
 	j->sync = st->kind == ST_FIO_SYNC;
 	j->r = j->sync ? &d->fio_sync[st->round]
 		       : &d->fio[st->round * PH__COUNT + st->phase];
-	j->r->name = phase_names[st->phase];
+	j->r->name = bench_phase_names[st->phase];
 	j->done.cb = fio_job_done;
 	core_hold(c); /* a stop waits for fio (the stop hook ends it) */
 	d->job = j;
@@ -623,7 +313,8 @@ static void bench_done(struct core *c, struct bslot *s, int status,
 	if (status) {
 		if (r->errors++ < 5)
 			log_error("%s request failed: %s",
-				  phase_names[d->phase], fffs_strerror(status));
+				  bench_phase_names[d->phase],
+				  fffs_strerror(status));
 	} else {
 		r->ops++;
 		r->bytes += bytes;
@@ -889,7 +580,7 @@ static int rows_make(const struct bench_drv *d, struct row *rows)
 		bool sync = p == PH__COUNT;
 		int ph = sync ? PH_WRITE : p;
 
-		w->name = phase_names[ph];
+		w->name = bench_phase_names[ph];
 		w->base_name = sync ? "fio O_DSYNC" : "fio";
 		w->bytes = ph != PH_RAND;
 		for (int r = 0; r < rounds; r++) {
@@ -1089,7 +780,7 @@ static int drv_run(struct bench_drv *d, int *sig)
 
 int bench_chunk(const struct bench_args *a)
 {
-	struct server_child sc = { .fd = -1 };
+	struct bench_child sc = { .fd = -1 };
 	struct bench_drv d = { 0 };
 	char uri[64];
 	int rc = 1, sig = 0;
@@ -1108,7 +799,7 @@ int bench_chunk(const struct bench_args *a)
 	d.uri = a->connect ? a->connect : uri;
 	if (drv_run(&d, &sig))
 		goto out;
-	server_stop(&sc);
+	child_stop(&sc);
 	rc = d.exit_code;
 	bench_chunk_mode_summary(&d);
 	if (d.mode != M_STORM && sig && !d.finished)
@@ -1116,7 +807,7 @@ int bench_chunk(const struct bench_args *a)
 	if (d.mode == M_BENCH && !rc)
 		rc = bench_finish(a, &d);
 out:
-	server_stop(&sc);
+	child_stop(&sc);
 	if (d.mode == M_BENCH && a->dir)
 		fio_file_remove(a);
 	drv_release(&d);

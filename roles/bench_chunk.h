@@ -41,6 +41,10 @@ enum bench_mode {
 	M_READ_CHUNK
 };
 enum bench_phase { PH_WRITE, PH_READ, PH_RAND, PH__COUNT };
+extern const char *const bench_phase_names[PH__COUNT];
+
+/* Bytes of a target that holds size bytes of 1 MiB chunks. */
+uint64_t bench_target_bytes(uint64_t size);
 
 struct bslot;
 struct bench_step;
