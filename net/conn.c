@@ -47,6 +47,7 @@ struct conn {
 	struct tcp_addr addr;
 	struct loop_op connect_op;
 	bool connect_inflight;
+	bool quiet; /* its close is reported by the owner (debug here) */
 	struct loop_timer hs_timer;
 
 	/* receive side */
@@ -145,7 +146,7 @@ void conn_close(struct core *c, struct conn *conn, int err, const char *reason)
 {
 	if (conn->state == CS_CLOSING)
 		return;
-	if (err && err != -FFFS_ESHUTDOWN && reason)
+	if (err && err != -FFFS_ESHUTDOWN && reason && !conn->quiet)
 		log_warn("closing connection %s: %s", conn->name, reason);
 	else if (reason)
 		log_debug("closing connection %s: %s", conn->name, reason);
@@ -784,6 +785,7 @@ static void connect_done(struct core *c, struct loop_op *op, int res)
 	} else if (res < 0) {
 		snprintf(why, sizeof(why), "cannot connect: %s",
 			 fffs_strerror(res));
+		conn->quiet = true; /* the rpc layer says it once per outage */
 		conn_close(c, conn, res, why);
 	} else {
 		tcp_tune(conn->fd);

@@ -42,6 +42,7 @@ struct rpc_peer {
 	struct rpc_call *wait_head, **wait_tailp;
 	uint64_t retry_after_ns;
 	struct loop_timer retry_timer;
+	bool down; /* connecting failed; said once until it works again */
 	struct rpc_peer *next;
 };
 
@@ -396,6 +397,9 @@ static void client_ready(struct core *c, struct conn *conn)
 	l->was_ready = true;
 	if (!p)
 		return; /* server side: the peer sends first */
+	if (p->down)
+		log_info("%s is reachable again", p->uri);
+	p->down = false;
 	while (p->wait_head) {
 		struct rpc_call *call = p->wait_head;
 
@@ -577,6 +581,13 @@ static void link_closed(struct core *c, struct conn *conn, int err)
 	if (p && p->link == l) {
 		p->link = NULL;
 		if (!l->was_ready) {
+			if (!p->down && !loop_stopping(c))
+				log_warn("cannot connect to %s: %s; retrying "
+					 "every %lld ms while calls wait",
+					 p->uri, fffs_strerror(err),
+					 (long long)config_int(
+						 CFG_rpc_reconnect_ms));
+			p->down = true;
 			p->retry_after_ns =
 				now_ns() +
 				(uint64_t)config_int(CFG_rpc_reconnect_ms) *
