@@ -23,7 +23,7 @@
 	X(STORE_IO_ERROR, "store_io_error",                            \
 	  "a data read or write of a storage target fails with EIO")   \
 	X(CRAQ_CLI_STALE, "craq_cli_stale",                            \
-	  "a chain client's first send of a write carries the chain "   \
+	  "a chain client's first send of a write carries the chain "  \
 	  "version before the one it knows")
 
 enum fault_point {

@@ -368,6 +368,24 @@ static int hb_decode(const struct rpc_req *req, struct hb *hb)
 	return 0;
 }
 
+/* A refused heartbeat repeats every interval: say so once a minute per
+ * claimed node and address. */
+static bool refusal_news(uint32_t node, const char *addr)
+{
+	static uint32_t last_node;
+	static char last_addr[RT_ADDR_MAX];
+	static uint64_t last_ms;
+	uint64_t now = now_ms();
+
+	if (node == last_node && !strcmp(addr, last_addr) &&
+	    now - last_ms < 60000)
+		return false;
+	last_node = node;
+	snprintf(last_addr, sizeof(last_addr), "%s", addr);
+	last_ms = now;
+	return true;
+}
+
 /* Everything a heartbeat claims must fit what mgmtd knows: checked
  * before any of it is applied. */
 static int hb_check(const struct hb *hb, const char *peer)
@@ -377,9 +395,10 @@ static int hb_check(const struct hb *hb, const char *peer)
 
 	if (n && strcmp(n->addr, hb->addr) && n->status == RT_NODE_UP && l &&
 	    now_ms() - l->last_ms <= lease_ms()) {
-		log_warn("heartbeat from %s as node %u at %s refused: node %u "
-			 "is up at %s",
-			 peer, hb->node, hb->addr, hb->node, n->addr);
+		if (refusal_news(hb->node, hb->addr))
+			log_warn("heartbeat from %s as node %u at %s refused: "
+				 "node %u is up at %s",
+				 peer, hb->node, hb->addr, hb->node, n->addr);
 		return -EEXIST;
 	}
 	for (uint32_t i = 0; i < hb->n; i++) {
@@ -701,7 +720,16 @@ static int h_chain_add(struct core *c, struct rpc_req *req)
 	ch->targets[ch->n++] = t->id;
 	t->chain = ch->id;
 	t->pstate = RT_WAITING;
-	t->flags &= (uint8_t)~RT_TF_ADMIN_OFFLINE;
+	if (t->flags & RT_TF_ADMIN_OFFLINE) {
+		const struct rt_node *n = routing_node(M.live, t->node);
+
+		/* Its lstate was offline only because of the flag: online
+		 * until its next heartbeat says better, so that the updater
+		 * run below does not take it offline again at once. */
+		t->flags &= (uint8_t)~RT_TF_ADMIN_OFFLINE;
+		if (n && n->status == RT_NODE_UP)
+			t->lstate = RT_L_ONLINE;
+	}
 	chain_bump(ch);
 	log_info("target %llu added to chain %u", (unsigned long long)t->id,
 		 ch->id);

@@ -68,10 +68,13 @@ struct chain_drv {
 	/* --verify-replicas */
 	struct stor_dump dump;
 	uint32_t vchain, vmember;
+	int nvmembers;
+	uint64_t vmembers[RT_CHAIN_MAX];
+	size_t vcmp; /* of vchunks: matched by the member being listed */
 	struct chunk_id *vchunks;
 	size_t nv, vcap, vnext;
 	unsigned vinflight;
-	uint64_t vdiff, vpending, vchecked;
+	uint64_t vdiff, vpending, vchecked, vdiff0;
 };
 
 static void drv_finish(struct chain_drv *d, int code)
@@ -377,53 +380,103 @@ static void vrep_next(struct core *c, struct chain_drv *d)
 	}
 	if (d->vinflight || d->vnext < d->nv)
 		return;
-	printf("chain %u: %zu chunks, on every serving replica alike\n",
-	       d->chains[d->vchain], d->nv);
+	if (d->vdiff == d->vdiff0)
+		printf("chain %u: %zu chunks, on its %d serving replicas "
+		       "alike\n",
+		       d->chains[d->vchain], d->nv, d->nvmembers);
+	else
+		printf("chain %u: %zu chunks, %" PRIu64 " differences\n",
+		       d->chains[d->vchain], d->nv, d->vdiff - d->vdiff0);
 	d->vchain++;
 	verify_chain(c, d);
+}
+
+static void vdump_member(struct core *c, struct chain_drv *d);
+
+/* A chunk of member k's list against the first member's. */
+static void vlist_cmp(struct chain_drv *d, const struct stor_dump_ent *e,
+		      uint64_t target)
+{
+	uint32_t chain = d->chains[d->vchain];
+
+	if (d->vcmp < d->nv && d->vchunks[d->vcmp].inode == e->chunk.inode &&
+	    d->vchunks[d->vcmp].index == e->chunk.index) {
+		d->vcmp++;
+		return;
+	}
+	d->vdiff++;
+	printf("chain %u: target %" PRIu64 " has chunk inode 0x%" PRIx64
+	       " index %u, which target %" PRIu64 " lacks\n",
+	       chain, target, e->chunk.inode, e->chunk.index, d->vmembers[0]);
 }
 
 static void vdump_done(struct core *c, struct stor_dump *dp)
 {
 	struct chain_drv *d = fffs_container_of(dp, struct chain_drv, dump);
+	uint32_t chain = d->chains[d->vchain];
 
 	if (dp->status) {
-		printf("chain %u: cannot list target %" PRIu64 ": %s\n",
-		       d->chains[d->vchain], dp->target,
-		       fffs_strerror(dp->status));
+		printf("chain %u: cannot list target %" PRIu64 ": %s\n", chain,
+		       dp->target, fffs_strerror(dp->status));
 		return drv_finish(d, 1);
 	}
 	for (uint32_t i = 0; i < dp->n; i++) {
-		if (dp->ents[i].pending) {
+		const struct stor_dump_ent *e = &dp->ents[i];
+
+		if (e->pending) {
 			d->vpending++;
 			printf("chain %u: chunk %u has pending version %" PRIu64
 			       " on target %" PRIu64 "\n",
-			       d->chains[d->vchain], dp->ents[i].chunk.index,
-			       dp->ents[i].pending, dp->target);
+			       chain, e->chunk.index, e->pending, dp->target);
 		}
-		if (d->vmember || !dp->ents[i].committed)
+		if (!e->committed)
 			continue;
+		if (d->vmember) {
+			vlist_cmp(d, e, dp->target);
+			continue;
+		}
 		if (d->nv == d->vcap)
 			d->vchunks = xrealloc(d->vchunks,
 					      (d->vcap = d->vcap * 2 + 64) *
 						      sizeof(*d->vchunks));
-		d->vchunks[d->nv++] = dp->ents[i].chunk;
+		d->vchunks[d->nv++] = e->chunk;
 	}
 	if (dp->more && dp->n &&
 	    stor_dump_next(&dp->ents[dp->n - 1].chunk, &dp->start) &&
 	    !stor_dump_start(&d->cl.sc, dp))
 		return;
-	vrep_next(c, d); /* the first member's list; the rest compare */
+	if (d->vmember && d->vcmp < d->nv) {
+		d->vdiff += d->nv - d->vcmp;
+		printf("chain %u: target %" PRIu64 " lacks %zu chunks that "
+		       "target %" PRIu64 " has\n",
+		       chain, dp->target, d->nv - d->vcmp, d->vmembers[0]);
+	}
+	if ((int)++d->vmember < d->nvmembers)
+		return vdump_member(c, d);
+	vrep_next(c, d); /* the lists agree: now the bytes */
 }
 
-/* One chain: list the head's chunks (and every member's pending ones),
- * then read each chunk from every member. */
+/* List member vmember's chunks (and compare them, past the first). */
+static void vdump_member(struct core *c, struct chain_drv *d)
+{
+	const struct routing *r = d->cl.r;
+	const struct rt_target *t = routing_target(r, d->vmembers[d->vmember]);
+	const struct rt_node *nd = t ? routing_node(r, t->node) : NULL;
+	char err[128];
+
+	d->vcmp = 0;
+	d->dump = (struct stor_dump){ .target = d->vmembers[d->vmember],
+				      .done = vdump_done };
+	d->dump.peer = nd ? rpc_peer_get(c, nd->addr, err, sizeof(err)) : NULL;
+	if (!d->dump.peer || stor_dump_start(&d->cl.sc, &d->dump))
+		drv_finish(d, 1);
+}
+
+/* One chain: list every serving member's chunks and compare the lists
+ * (pending versions count as differences), then read each chunk from
+ * every member and compare the bytes. */
 static void verify_chain(struct core *c, struct chain_drv *d)
 {
-	uint64_t m[RT_CHAIN_MAX];
-	uint32_t ver = 0;
-	int n;
-
 	d->nv = d->vnext = 0;
 	if (d->vchain == d->nchains) {
 		printf("%" PRIu64 " chunks compared, %" PRIu64
@@ -431,26 +484,16 @@ static void verify_chain(struct core *c, struct chain_drv *d)
 		       d->vchecked, d->vdiff, d->vpending);
 		return drv_finish(d, d->vdiff || d->vpending ? 1 : 0);
 	}
-	n = craq_chain_members(&d->cl, d->chains[d->vchain], m);
-	if (!n) {
+	d->nvmembers =
+		craq_chain_members(&d->cl, d->chains[d->vchain], d->vmembers);
+	if (!d->nvmembers) {
 		printf("chain %u has no serving member\n",
 		       d->chains[d->vchain]);
 		return drv_finish(d, 1);
 	}
-	(void)ver;
 	d->vmember = 0;
-	d->dump = (struct stor_dump){ .target = m[0], .done = vdump_done };
-	{
-		const struct routing *r = d->cl.r;
-		const struct rt_target *t = routing_target(r, m[0]);
-		const struct rt_node *nd = t ? routing_node(r, t->node) : NULL;
-		char err[128];
-
-		d->dump.peer =
-			nd ? rpc_peer_get(c, nd->addr, err, sizeof(err)) : NULL;
-	}
-	if (!d->dump.peer || stor_dump_start(&d->cl.sc, &d->dump))
-		drv_finish(d, 1);
+	d->vdiff0 = d->vdiff;
+	vdump_member(c, d);
 }
 
 /* ---- one write or read -------------------------------------------------- */
