@@ -20,7 +20,7 @@ t_pass "a table of 2 chains of 3 targets serves: $(cl_members 1); $(cl_members 2
 t_start load "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
 	--workload --writers 8 --readers 4 --chunks 64 --inode 7 \
 	--history "$H" $CL
-acks() { grep -c '^A ' "$H" 2>/dev/null; }
+acks() { local n; n=$(grep -c '^A ' "$H" 2>/dev/null); echo "${n:-0}"; }
 acks_reach() { [ "$(acks)" -ge "$1" ]; }
 t_ok "the workload gets its first writes acknowledged" wait_for 15 acks_reach 100
 

@@ -25,7 +25,7 @@ cl_table 2 3 || t_bail "a table of 2 chains of 3 targets serves"
 t_start load "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
 	--workload --writers 8 --readers 4 --chunks 32 --inode $INO \
 	--history "$H" $CL
-acks() { grep -c '^A ' "$H" 2>/dev/null; }
+acks() { local n; n=$(grep -c '^A ' "$H" 2>/dev/null); echo "${n:-0}"; }
 acks_reach() { [ "$(acks)" -ge "$1" ]; }
 t_ok "the workload runs" wait_for 15 acks_reach 200
 
@@ -42,15 +42,26 @@ probe() {
 }
 t_is "$(probe)" 0 "before the cut node 3 serves reads of chain 1"
 
-fenced() { [ "$(probe)" = -2015 ]; }
+# one connection, a read every 20 ms, until one is refused as fenced
+t_start watch python3 "$STOR" --cluster t "$port" "$T_DIR/secret" watch \
+	"$target" $INO 0 0 65536 --chain 1 --chain-ver "$ver" --every 20 \
+	--until -2015 --max-s 30
+t_ok "a client reads through node 3 all the while" \
+	wait_for 10 grep -q '^watch .* 0 (ok)$' "$T_DIR/watch.out"
 t0=$(t_now_ms)
 touch "$CUT"
-wait_for 10 fenced
-took=$(($(t_now_ms) - t0))
-t_ok "cut off from mgmtd, it refuses reads as fenced (-FFFS_EFENCED)" fenced
-# one probe takes up to ~0.3 s (python starting, a handshake)
-t_ok "  ... within half the lease ($took ms, half the lease $HALF ms)" \
-	test "$took" -le $((HALF + 700))
+t_wait_exit watch 40
+t_like "$(t_out watch)" '^watch [0-9]+ [0-9]+ -2015 \(EFENCED\)$' \
+	"cut off from mgmtd, node 3 refuses reads as fenced (-FFFS_EFENCED)"
+# the last read it still served was sent before the cut plus half the
+# lease; the first refused one answered not long after
+last_ok=$(awk '$4 == 0 { t = $3 } END { printf "%.0f\n", t }' "$T_DIR/watch.out")
+first_no=$(awk '$4 == -2015 { print $3; exit }' "$T_DIR/watch.out")
+t_diag "cut at $t0, last read served at $last_ok, first refused at $first_no"
+t_ok "  ... none served later than half the lease after the cut ($((last_ok - t0)) ms, half the lease $HALF ms)" \
+	test $((last_ok - t0)) -le "$HALF"
+t_ok "  ... and the refusals began then ($((first_no - t0)) ms)" \
+	test $((first_no - t0)) -le $((HALF + 1000))
 t_ok "  ... mgmtd takes its target $target out after the lease" \
 	wait_for 20 cl_state_is "$target" offline
 t_ok "  ... and writes go on" wait_for 20 acks_reach $(($(acks) + 300))

@@ -15,7 +15,7 @@ cl_table 2 3 || t_bail "a table of 2 chains of 3 targets serves"
 t_start load "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
 	--workload --writers 8 --readers 4 --chunks 32 --inode $INO \
 	--history "$H" $CL
-acks() { grep -c '^A ' "$H" 2>/dev/null; }
+acks() { local n; n=$(grep -c '^A ' "$H" 2>/dev/null); echo "${n:-0}"; }
 acks_reach() { [ "$(acks)" -ge "$1" ]; }
 t_ok "the workload runs" wait_for 15 acks_reach 300
 

@@ -29,6 +29,12 @@ answer. Commands:
     ping
     raw TYPE BODY [--bulk DATA]
         BODY and DATA as for write; prints the answer's status and body.
+    watch TARGET INODE INDEX OFFSET LEN [--chain C --chain-ver V]
+          [--every MS] [--until STATUS] [--max-s S]
+        The read again and again (every MS ms, default 50) on the one
+        connection until an item's status is STATUS (default 0) or S s
+        passed, printing "watch SENT_MS ANSWERED_MS STATUS (NAME)" for
+        each (wall clock, ms since the epoch).
     wait FILE
         Sends nothing; waits (up to 120 s) until FILE exists, so that the
         next command leaves on the open connection at a moment of the
@@ -612,6 +618,26 @@ def run_command(cl, cmd, args, out):
         out_status(out, st, body)
         out("body %s" % body.hex())
         out("bulk_len %d" % len(rbulk))
+    elif cmd == "watch":
+        # watch TARGET INODE INDEX OFFSET LEN --every MS --until STATUS
+        pos, o = split_opts(args, ("chain", "chain-ver", "every", "until",
+                                   "max-s"))
+        want(pos, 5, cmd)
+        rng = tuple(num(x) for x in pos)
+        every = opt_num(o, "every", 50) / 1000.0
+        until = opt_num(o, "until", 0)
+        deadline = time.time() + opt_num(o, "max-s", 60)
+        while True:
+            t0 = time.time()
+            st, items, _ = cl.read([rng], chain=opt_num(o, "chain", 0),
+                                   chain_ver=opt_num(o, "chain-ver", 0))
+            item = items[0]["status"] if items else st
+            out("watch %d %d %d (%s)" % (int(t0 * 1000),
+                                          int(time.time() * 1000), item,
+                                          errname(item)))
+            if item == until or time.time() > deadline:
+                break
+            time.sleep(max(0.0, every - (time.time() - t0)))
     elif cmd == "wait":
         pos, _ = split_opts(args, ())
         want(pos, 1, cmd)
@@ -624,7 +650,7 @@ def run_command(cl, cmd, args, out):
 
 
 COMMANDS = ("write", "read", "remove", "truncate", "last", "space", "dump",
-            "ping", "raw", "wait")
+            "ping", "raw", "wait", "watch")
 
 
 def split_commands(args):
