@@ -57,6 +57,19 @@ for t in $(cl_py "' '.join(str(t['id']) for c in s['chains'] for t in c['targets
 	t_like "$out" '^data 0 0a0b0c0d$' "  ... and reads back from member $t"
 done
 
+# a retry (same client and request id) is answered, not applied again
+w() {
+	stor "$hport" write "$head" $INO 2 0 "$1" --chain 1 --chain-ver "$ver" \
+		--client 77 --req-id "$2"
+}
+t_like "$(w 01 1)" '^version 1$' "a write to chunk 2 (request 1) makes version 1"
+t_like "$(w 01 1)" '^version 1$' "  ... its retry gets the same answer"
+t_like "$(w 02 2)" '^version 2$' "  ... the next request makes version 2"
+t_like "$(w 02 2)" '^version 2$' "  ... and its retry gets version 2 again"
+out=$(stor "$hport" read "$head" $INO 2 0 4096 --chain 1 --chain-ver "$ver")
+t_like "$out" '^data 0 02$' "  ... the chunk holds the second write"
+t_like "$out" 'version 2 ' "  ... at version 2: no retry was applied twice"
+
 # the chain client: its first send carries the previous chain version
 t_run stale 30 "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
 	--inode $INO --write-chunk 1 --seed 5 $CL --set debug_faults=true \
@@ -68,5 +81,9 @@ t_run readback 30 "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
 	--inode $INO --read-chunk 1 $CL
 t_like "$(t_out readback)" '^ok 65536 1 5 target [0-9]+$' \
 	"  ... it reads back as written (sequence 5)"
+
+t_run verify 60 "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
+	--verify-replicas $CL
+t_is "$?" 0 "every serving replica of the chain is byte for byte alike"
 
 t_done
