@@ -68,30 +68,6 @@ static struct rpc_peer *peer_of(struct craq_client *cl, uint32_t chain,
 	return rpc_peer_get(cl->c, n->addr, err, sizeof(err));
 }
 
-static bool retryable(int status)
-{
-	switch (status) {
-	case -FFFS_ECHAINVER:
-	case -FFFS_ENOTHEAD:
-	case -FFFS_ENOTSERVING:
-	case -FFFS_EFENCED:
-	case -FFFS_ESHUTDOWN:
-	case -ENODEV:
-	case -ETIMEDOUT:
-	case -ECONNRESET:
-	case -ECONNREFUSED:
-	case -ECONNABORTED:
-	case -EPIPE:
-	case -EHOSTUNREACH:
-	case -ENETUNREACH:
-	case -ENOTCONN:
-	case -EAGAIN:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static uint64_t retry_ns(void)
 {
 	return (uint64_t)config_int(CFG_craq_retry_ms) * 1000000;
@@ -109,7 +85,7 @@ static void write_try(struct core *c, struct loop_timer *t);
 
 static void write_end(struct core *c, struct craq_write *w, int status)
 {
-	if (status && retryable(status) && now_ns() < w->deadline_ns) {
+	if (status && stor_retryable(status) && now_ns() < w->deadline_ns) {
 		agent_refresh();
 		core_timer_add(c, &w->timer, retry_ns());
 		return;
@@ -240,7 +216,7 @@ static void read_done(struct core *c, struct stor_read *sr, const uint8_t *data)
 	struct craq_read *r = fffs_container_of(sr, struct craq_read, sr);
 	int st = sr->status;
 
-	if (st && retryable(st) && now_ns() < r->deadline_ns) {
+	if (st && stor_retryable(st) && now_ns() < r->deadline_ns) {
 		r->skip = sr->target;
 		if (st != -ETIMEDOUT && st != -ECONNREFUSED &&
 		    st != -ECONNRESET)

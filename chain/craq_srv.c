@@ -9,6 +9,7 @@
 
 #include "base/config.h"
 #include "chain/craq_int.h"
+#include "chain/storage_cli.h"
 #include "net/iobuf.h"
 #include "net/pack.h"
 
@@ -432,29 +433,6 @@ static void park(struct core *c, struct craq_op *o)
 		       (uint64_t)config_int(CFG_craq_retry_ms) * 1000000);
 }
 
-static bool transient(int status)
-{
-	switch (status) {
-	case -FFFS_ECHAINVER:
-	case -FFFS_ENOTSERVING:
-	case -FFFS_EFENCED:
-	case -FFFS_ENOTHEAD:
-	case -FFFS_ESHUTDOWN:
-	case -ECONNRESET:
-	case -ECONNREFUSED:
-	case -ECONNABORTED:
-	case -EPIPE:
-	case -ETIMEDOUT:
-	case -EHOSTUNREACH:
-	case -ENETUNREACH:
-	case -ENOTCONN:
-	case -EAGAIN:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static void whole_loaded(struct core *c, struct store_op *op)
 {
 	struct craq_op *o = of_rd(op);
@@ -505,7 +483,7 @@ static void fwd_done(struct core *c, struct rpc_call *call, int status,
 		return whole_load(c, o);
 	/* a syncing successor that fails a write holds the chain up rather
 	 * than roll back a version the query tail may have shown (I4) */
-	if ((transient(status) || o->ct->succ_syncing) &&
+	if ((stor_retryable(status) || o->ct->succ_syncing) &&
 	    now_ns() < o->deadline_ns) {
 		if (!o->tries++ || o->tries % 50 == 0)
 			log_info("target %llu: forward of version %llu to "

@@ -38,6 +38,30 @@ struct stor_batch {
 
 static void client_flush(struct core *c, struct loop_msg *m);
 
+bool stor_retryable(int status)
+{
+	switch (status) {
+	case -FFFS_ECHAINVER:
+	case -FFFS_ENOTHEAD:
+	case -FFFS_ENOTSERVING:
+	case -FFFS_EFENCED:
+	case -FFFS_ESHUTDOWN:
+	case -ENODEV:
+	case -ETIMEDOUT:
+	case -ECONNRESET:
+	case -ECONNREFUSED:
+	case -ECONNABORTED:
+	case -EPIPE:
+	case -EHOSTUNREACH:
+	case -ENETUNREACH:
+	case -ENOTCONN:
+	case -EAGAIN:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void stor_client_init(struct stor_client *cl, struct core *c, uint64_t id)
 {
 	memset(cl, 0, sizeof(*cl));

@@ -106,6 +106,13 @@ struct stor_client {
 	unsigned inflight;
 };
 
+/* True for the failures after which the same request may go again, to
+ * the same server or (after fresh routing info) another: stale routing
+ * (-FFFS_ECHAINVER, -FFFS_ENOTHEAD, -FFFS_ENOTSERVING, -FFFS_EFENCED,
+ * -ENODEV), a server going away or not there (-FFFS_ESHUTDOWN, lost or
+ * refused connections, timeouts), -EAGAIN. */
+bool stor_retryable(int status);
+
 /* id 0 picks a random client id. */
 void stor_client_init(struct stor_client *cl, struct core *c, uint64_t id);
 /* Operations started and not yet done (a caller that releases the client

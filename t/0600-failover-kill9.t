@@ -10,18 +10,13 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
 
-H=$T_DIR/history
 STALL_MAX=$((CL_LEASE_MS + 5000))
 
 cl_start 3 2 || t_bail "a cluster of mgmtd and 3 storage nodes starts"
 cl_table 2 3 || t_bail "a table of 2 chains of 3 targets serves"
 t_pass "a table of 2 chains of 3 targets serves: $(cl_members 1); $(cl_members 2)"
 
-t_start load "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
-	--workload --writers 8 --readers 4 --chunks 64 --inode 7 \
-	--history "$H" $CL
-acks() { local n; n=$(grep -c '^A ' "$H" 2>/dev/null); echo "${n:-0}"; }
-acks_reach() { [ "$(acks)" -ge "$1" ]; }
+cl_load 7 64
 t_ok "the workload gets its first writes acknowledged" wait_for 15 acks_reach 100
 
 names=(head middle tail)
@@ -44,22 +39,8 @@ done
 
 want=$(($(acks) + 300))
 t_ok "the workload goes on after the last restart" wait_for 20 acks_reach "$want"
-kill -TERM "$(t_pid load)"
-t_wait_exit load 60
-t_is "$?" 0 "the workload stops cleanly and saw no bad read"
-t_diag "$(t_out load)"
-
-t_run final 120 "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
-	--verify-replicas --inode 7 --history "$T_DIR/final" $CL
-t_is "$?" 0 "every serving replica of every chain is byte for byte alike"
-t_diag "$(t_out final | tail -n 3)"
+cl_load_end --stall-max-ms "$STALL_MAX"
 t_ok "every target serves" cl_all_ok
-
-t_run check 120 python3 "$T_ROOT/t/history.py" "$H" --final "$T_DIR/final" \
-	--stall-max-ms "$STALL_MAX"
-rc=$?
-t_diag "$(t_out check)"
-t_is "$rc" 0 "the history checks out: no lost, stale or invented value, stalls at most $STALL_MAX ms"
 
 for n in 1 2 3; do
 	kill -TERM "$(t_pid "${CL_NAME[$n]}")"

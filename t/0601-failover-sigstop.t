@@ -6,18 +6,13 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
 
-H=$T_DIR/history
 INO=9
 STOR=$T_ROOT/t/stor.py
 
 cl_start 3 2 || t_bail "a cluster of mgmtd and 3 storage nodes starts"
 cl_table 2 3 || t_bail "a table of 2 chains of 3 targets serves"
 
-t_start load "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
-	--workload --writers 8 --readers 4 --chunks 32 --inode $INO \
-	--history "$H" $CL
-acks() { local n; n=$(grep -c '^A ' "$H" 2>/dev/null); echo "${n:-0}"; }
-acks_reach() { [ "$(acks)" -ge "$1" ]; }
+cl_load $INO 32
 t_ok "the workload runs" wait_for 15 acks_reach 200
 
 # the tail of chain 1: reads there need no query, the most tempting to
@@ -59,15 +54,6 @@ t_like "$(t_err mgmtd)" "chain 1 version [0-9]+:.* $target syncing" \
 	"  ... and it went through syncing"
 t_ok "the workload goes on" wait_for 20 acks_reach $(($(acks) + 300))
 
-kill -TERM "$(t_pid load)"
-t_wait_exit load 60
-t_is "$?" 0 "the workload stops cleanly and saw no bad read"
-t_run final 120 "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
-	--verify-replicas --inode $INO --history "$T_DIR/final" $CL
-t_is "$?" 0 "every serving replica of every chain is byte for byte alike"
-t_run check 120 python3 "$T_ROOT/t/history.py" "$H" --final "$T_DIR/final"
-rc=$?
-t_diag "$(t_out check)"
-t_is "$rc" 0 "the history checks out: no stale, lost or invented value"
+cl_load_end
 
 t_done

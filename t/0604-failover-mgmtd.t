@@ -6,17 +6,12 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
 
-H=$T_DIR/history
 INO=15
 
 cl_start 3 2 || t_bail "a cluster of mgmtd and 3 storage nodes starts"
 cl_table 2 3 || t_bail "a table of 2 chains of 3 targets serves"
 
-t_start load "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
-	--workload --writers 8 --readers 4 --chunks 32 --inode $INO \
-	--history "$H" $CL
-acks() { local n; n=$(grep -c '^A ' "$H" 2>/dev/null); echo "${n:-0}"; }
-acks_reach() { [ "$(acks)" -ge "$1" ]; }
+cl_load $INO 32
 t_ok "the workload runs" wait_for 15 acks_reach 300
 
 chains() {
@@ -39,15 +34,6 @@ t_ok "  ... every storage node is up again" wait_for 20 cl_nodes_up 3
 t_ok "  ... every chain serves" cl_wait_ok 30
 t_ok "I/O resumes" wait_for 30 acks_reach $((n + 300))
 
-kill -TERM "$(t_pid load)"
-t_wait_exit load 60
-t_is "$?" 0 "the workload stops cleanly and saw no bad read"
-t_run final 120 "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
-	--verify-replicas --inode $INO --history "$T_DIR/final" $CL
-t_is "$?" 0 "every serving replica of every chain is byte for byte alike"
-t_run check 120 python3 "$T_ROOT/t/history.py" "$H" --final "$T_DIR/final"
-rc=$?
-t_diag "$(t_out check)"
-t_is "$rc" 0 "the history checks out: no stale, lost or invented value"
+cl_load_end
 
 t_done

@@ -142,3 +142,42 @@ cl_verify() {
 	t_run "verify$1.$RANDOM" 120 "$FFFS" bench chunk --mgmtd "$MGMTD" \
 		--table "$CL_TABLE" --verify-replicas $CL
 }
+
+# ---- the workload the failover tests run -------------------------------
+
+# cl_load INODE CHUNKS: 8 writers and 4 readers over the table's chunks of
+# INODE (process "load"), recording $T_DIR/history.
+cl_load() {
+	CL_INO=$1
+	t_start load "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
+		--workload --writers 8 --readers 4 --chunks "$2" --inode "$1" \
+		--history "$T_DIR/history" $CL
+}
+
+# acks: writes acknowledged so far; acks_reach N.
+acks() {
+	local n
+	n=$(grep -c '^A ' "$T_DIR/history" 2>/dev/null)
+	echo "${n:-0}"
+}
+acks_reach() { [ "$(acks)" -ge "$1" ]; }
+
+# cl_load_end [HISTORY-OPTIONS...]: stop the workload, compare the
+# replicas, check the history (t/history.py, e.g. --stall-max-ms MS).
+cl_load_end() {
+	local rc
+	kill -TERM "$(t_pid load)"
+	t_wait_exit load 60
+	t_is "$?" 0 "the workload stops cleanly and saw no bad read"
+	t_diag "$(t_out load)"
+	t_run final 120 "$FFFS" bench chunk --mgmtd "$MGMTD" \
+		--table "$CL_TABLE" --verify-replicas --inode "$CL_INO" \
+		--history "$T_DIR/final" $CL
+	t_is "$?" 0 "every serving replica of every chain is byte for byte alike"
+	t_diag "$(t_out final | tail -n 3)"
+	t_run check 120 python3 "$T_ROOT/t/history.py" "$T_DIR/history" \
+		--final "$T_DIR/final" "$@"
+	rc=$?
+	t_diag "$(t_out check)"
+	t_is "$rc" 0 "the history checks out: no stale, lost or invented value"
+}
