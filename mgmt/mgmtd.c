@@ -70,7 +70,7 @@ static struct {
 	bool running, stop, posted;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct persist todo, done;
+	struct persist queued_p, done;
 	struct loop_msg done_msg;
 } M;
 
@@ -118,12 +118,12 @@ static void *persister(void *arg)
 	for (;;) {
 		struct persist p;
 
-		while (!M.todo.snap && !M.stop)
+		while (!M.queued_p.snap && !M.stop)
 			pthread_cond_wait(&M.cv, &M.mu);
-		if (!M.todo.snap)
+		if (!M.queued_p.snap)
 			break;
-		p = M.todo;
-		memset(&M.todo, 0, sizeof(M.todo));
+		p = M.queued_p;
+		memset(&M.queued_p, 0, sizeof(M.queued_p));
 		pthread_mutex_unlock(&M.mu);
 		p.rc = put_all(&p, M.cluster);
 		pthread_mutex_lock(&M.mu);
@@ -149,8 +149,8 @@ static void publish_later(void)
 	routing_encode(p.snap, &p.buf, &p.len);
 	M.queued = M.live->version;
 	pthread_mutex_lock(&M.mu);
-	persist_free(&M.todo);
-	M.todo = p;
+	persist_free(&M.queued_p);
+	M.queued_p = p;
 	pthread_cond_signal(&M.cv);
 	pthread_mutex_unlock(&M.mu);
 }
@@ -961,7 +961,7 @@ void mgmtd_close(void)
 		pthread_mutex_unlock(&M.mu);
 		pthread_join(M.thread, NULL);
 	}
-	persist_free(&M.todo);
+	persist_free(&M.queued_p);
 	persist_free(&M.done);
 	routing_unref(M.live);
 	routing_unref(M.pub);
