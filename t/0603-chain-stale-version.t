@@ -4,7 +4,8 @@
 # version is; a chain client whose routing is stale is refused the same
 # way, refreshes and succeeds; members that are not the head refuse
 # writes (-FFFS_ENOTHEAD); chain-less writes to a chain's target are
-# refused (-EPERM).
+# refused (-EPERM); a target the routing info shows offline serves
+# nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster.sh"
 
@@ -85,5 +86,23 @@ t_like "$(t_out readback)" '^ok 65536 1 5 target [0-9]+$' \
 t_run verify 60 "$FFFS" bench chunk --mgmtd "$MGMTD" --table "$CL_TABLE" \
 	--verify-replicas $CL
 t_is "$?" 0 "every serving replica of the chain is byte for byte alike"
+
+# a target the routing info shows offline serves nothing, on its old
+# chain version or the new one
+tail=$(cl_member 1 2)
+tport=$(port_of "$tail")
+cl_admin target offline "$tail" >/dev/null
+t_ok "an operator takes the tail $tail offline" \
+	wait_for 10 cl_state_is "$tail" offline
+nver=$(cl_py "[c['version'] for c in s['chains'] if c['id'] == 1][0]")
+server_has() {
+	stor "$tport" read "$tail" $INO 0 0 4096 --chain 1 --chain-ver "$nver" |
+		grep -q '^item 0 status -2011 (ENOTSERVING)'
+}
+t_ok "  ... its server refuses reads at chain version $nver (not serving)" \
+	wait_for 10 server_has
+out=$(stor "$tport" read "$tail" $INO 0 0 4096 --chain 1 --chain-ver "$ver")
+t_like "$out" '^item 0 status -2010 \(ECHAINVER\)' \
+	"  ... and at the old version $ver (a stale chain version)"
 
 t_done
