@@ -548,9 +548,13 @@ static void fwd_send(struct core *c, struct craq_op *o)
 	struct rpc_peer *peer;
 	char err[128];
 
+	/* out of the chain's write set, its replacement takes the client's
+	 * retry, and this replica syncs before it serves again */
 	if (!ws_state(ct->pstate))
-		return park(c, o); /* not in the chain's write set now */
-	if (!ct->succ || o->sync)  /* we are the tail now */
+		return abort_step(c, o, -FFFS_ENOTSERVING);
+	if (now_ns() > o->deadline_ns)
+		return abort_step(c, o, -ETIMEDOUT);
+	if (!ct->succ || o->sync) /* we are the tail now */
 		return o->cur_fwd == CRAQ_FWD_REMOVE ? remove_local(c, o)
 						     : commit_step(c, o);
 	o->had_succ = true;
@@ -750,6 +754,10 @@ static void read_done(struct core *c, struct store_op *op)
 		if (visible(o->ct, &op->id, op->version, op->out_pending) ==
 		    op->out_pending)
 			return read_again(c, o, op->out_pending);
+		/* nobody holds the chunk: the pending version was committed
+		 * (or dropped) while we read; what we read may be old */
+		if (!holder(o->ct, &op->id) && o->tries++ < 8)
+			return read_again(c, o, 0);
 		return finish(c, o, op->status);
 	}
 	query_tail(c, o);
