@@ -348,7 +348,8 @@ static int h_forward(struct core *c, struct rpc_req *req)
 	op->client = unpack_u64(&up);
 	op->req_id = unpack_u64(&up);
 	if (unpack_finish(&up) || kind < CRAQ_FWD_WRITE ||
-	    kind > CRAQ_FWD_WHOLE || !h->cop.chain || !h->cop.version ||
+	    kind > CRAQ_FWD_WHOLE || !h->cop.chain ||
+	    (!h->cop.version && kind != CRAQ_FWD_REMOVE) ||
 	    ((kind == CRAQ_FWD_WRITE || kind == CRAQ_FWD_WHOLE)
 		     ? req->bulk_len != op->length
 		     : req->bulk_len != 0) ||

@@ -20,9 +20,9 @@ answer. Commands:
         One batch. --out writes the reply's bulk (every ok range, in order).
         --chain (and the chain version) address the targets as members of
         chain C (chain/craq_srv.h); without, the targets alone.
-    remove TARGET INODE INDEX [TARGET INODE INDEX ...]
+    remove TARGET INODE INDEX [TARGET INODE INDEX ...] [--chain C --chain-ver V]
     truncate TARGET INODE INDEX LENGTH [--chunk-size N] [--client C]
-             [--req-id R]
+             [--req-id R] [--chain C --chain-ver V]
     last TARGET INODE
     space
     dump TARGET [--start-inode I] [--start-index X] [--max M]
@@ -330,9 +330,10 @@ class Client:
         return st, decode_single(st, rb, "write"), bulk
 
     def truncate(self, target, inode, index, length, chunk_size=0,
-                 client=None, req_id=None):
+                 client=None, req_id=None, chain=0, chain_ver=0):
         body = struct.pack(
-            "<QIIQIIIQQ", target, 0, 0, inode, index, length, chunk_size,
+            "<QIIQIIIQQ", target, chain, chain_ver, inode, index, length,
+            chunk_size,
             self.client_id if client is None else client,
             self.next_write_req() if req_id is None else req_id)
         st, rb, bulk = self.call(MSG_TRUNCATE, body)
@@ -368,10 +369,11 @@ class Client:
                             (n, len(ranges)))
         return st, items, bulk
 
-    def remove(self, chunks):
+    def remove(self, chunks, chain=0, chain_ver=0):
         """chunks: (target, inode, index) tuples."""
         body = struct.pack("<I", len(chunks)) + b"".join(
-            struct.pack("<QIIQI", c[0], 0, 0, *c[1:]) for c in chunks)
+            struct.pack("<QIIQI", c[0], chain, chain_ver, *c[1:])
+            for c in chunks)
         st, rb, bulk = self.call(MSG_REMOVE, body)
         if st:
             return st, None, bulk
@@ -523,13 +525,16 @@ def run_command(cl, cmd, args, out):
             out("chunk_length %d" % d["chunk_length"])
             out("chunk_crc %08x" % d["chunk_crc"])
     elif cmd == "truncate":
-        pos, o = split_opts(args, ("chunk-size", "client", "req-id"))
+        pos, o = split_opts(args, ("chunk-size", "client", "req-id",
+                                   "chain", "chain-ver"))
         want(pos, 4, cmd)
         t, ino, idx, length = (num(x) for x in pos)
         st, d, _ = cl.truncate(t, ino, idx, length,
                                chunk_size=opt_num(o, "chunk-size", 0),
                                client=opt_num(o, "client"),
-                               req_id=opt_num(o, "req-id"))
+                               req_id=opt_num(o, "req-id"),
+                               chain=opt_num(o, "chain", 0),
+                               chain_ver=opt_num(o, "chain-ver", 0))
         out_status(out, st)
         if d:
             out("version %d" % d["version"])
@@ -560,11 +565,13 @@ def run_command(cl, cmd, args, out):
             if it["data"] and "no-data" not in o:
                 out("data %d %s" % (k, it["data"].hex()))
     elif cmd == "remove":
-        pos, _ = split_opts(args, ())
+        pos, o = split_opts(args, ("chain", "chain-ver"))
         want(pos, 3, cmd, multiple=True)
         nums = [num(x) for x in pos]
         st, items, _ = cl.remove([tuple(nums[i:i + 3])
-                                  for i in range(0, len(nums), 3)])
+                                  for i in range(0, len(nums), 3)],
+                                 chain=opt_num(o, "chain", 0),
+                                 chain_ver=opt_num(o, "chain-ver", 0))
         out_status(out, st)
         if items is not None:
             out("n %d" % len(items))
