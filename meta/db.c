@@ -1,0 +1,722 @@
+/* meta/db.c - the namespace's LMDB environment: its tables, write
+ * transactions that record their write set, applying a write set on a
+ * replica, scans and the digest of the contents. */
+#define LOG_SUBSYS "metadb"
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/dirs.h"
+#include "fffs.h"
+#include "meta/db.h"
+#include "net/pack.h"
+
+#define WS_FORMAT     1
+#define WS_HDR_LEN    13 /* u8 format, u64 seq, u32 n */
+#define WS_OP_PUT     1
+#define WS_OP_DEL     2
+#define SEQ_KEY	      "seq"
+#define SEQ_FORMAT    1
+#define SEQ_VAL_LEN   9
+#define ARENA_BLOCK   65536
+#define ARENA_ALIGN   8
+#define TABLE_END_LEN 0xffffffffu /* digest: ends a table (no key has it) */
+
+static const char *const table_names[META_T__COUNT] = {
+	"inodes", "dirents", "xattrs", "sessions", "gc", "counters",
+};
+
+struct meta_db {
+	char *dir;
+	int lock_fd; /* flock()ed: one process per db */
+	MDB_env *env;
+	MDB_dbi dbi[META_T__COUNT];
+	_Atomic uint64_t seq;
+};
+
+/* Copies of values read in a write transaction: LMDB's pointers into
+ * dirty pages move on the next write, the contract says "until the
+ * transaction ends". */
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;
+	uint8_t data[];
+};
+
+struct meta_txn {
+	struct meta_db *db;
+	MDB_txn *txn; /* NULL once an error aborted it */
+	bool write;
+	int scanning; /* nested meta_scan() calls: no writes meanwhile */
+	int err;      /* why it was aborted */
+	uint64_t seq; /* the sequence number when it began */
+	uint8_t *ws;  /* the write set so far: header, then entries */
+	size_t len, cap;
+	uint32_t n;
+	struct arena_block *arena;
+};
+
+/* LMDB's codes as negative errno-style codes; LMDB passes system errors
+ * through as positive errno values. */
+static int db_err(int rc)
+{
+	if (rc == 0)
+		return 0;
+	if (rc == MDB_NOTFOUND)
+		return -ENOENT;
+	if (rc == MDB_MAP_FULL)
+		return -ENOSPC;
+	if (rc > 0)
+		return -rc;
+	return -EIO;
+}
+
+static bool table_ok(enum meta_table tb)
+{
+	return (unsigned)tb < META_T__COUNT;
+}
+
+static bool is_seq_key(enum meta_table tb, const void *key, size_t klen)
+{
+	return tb == META_T_COUNTERS && klen == strlen(SEQ_KEY) &&
+	       !memcmp(key, SEQ_KEY, klen);
+}
+
+/* ---- the sequence number ------------------------------------------------ */
+
+static int seq_read(struct meta_db *db, MDB_txn *txn, uint64_t *seq)
+{
+	MDB_val k = { strlen(SEQ_KEY), SEQ_KEY }, v;
+	struct unpack up;
+	uint8_t format;
+	int rc;
+
+	*seq = 0;
+	rc = mdb_get(txn, db->dbi[META_T_COUNTERS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc) {
+		log_error("cannot read the sequence number in '%s': %s",
+			  db->dir, mdb_strerror(rc));
+		return db_err(rc);
+	}
+	unpack_init(&up, v.mv_data, v.mv_size);
+	format = unpack_u8(&up);
+	*seq = unpack_u64(&up);
+	if (unpack_finish(&up) || format != SEQ_FORMAT) {
+		log_error("corrupt sequence number record in '%s'", db->dir);
+		return -FFFS_EBADFRAME;
+	}
+	return 0;
+}
+
+/* An LMDB code. */
+static int seq_write(struct meta_db *db, MDB_txn *txn, uint64_t seq)
+{
+	uint8_t buf[SEQ_VAL_LEN];
+	MDB_val k = { strlen(SEQ_KEY), SEQ_KEY }, v = { sizeof(buf), buf };
+	struct pack pk;
+
+	pack_init(&pk, buf, sizeof(buf));
+	pack_u8(&pk, SEQ_FORMAT);
+	pack_u64(&pk, seq);
+	FFFS_ASSERT(!pk.err && pack_len(&pk) == sizeof(buf));
+	return mdb_put(txn, db->dbi[META_T_COUNTERS], &k, &v, 0);
+}
+
+/* ---- opening ------------------------------------------------------------- */
+
+static int db_env_open(struct meta_db *db, uint64_t map_size, unsigned flags,
+		       char *err, size_t errlen)
+{
+	unsigned env_flags = MDB_NOTLS;
+	int rc;
+
+	if (flags & META_DB_NOSYNC)
+		env_flags |= MDB_NOSYNC;
+	rc = mdb_env_create(&db->env);
+	if (rc)
+		goto out_err;
+	rc = mdb_env_set_maxdbs(db->env, META_T__COUNT);
+	if (!rc && map_size)
+		rc = mdb_env_set_mapsize(db->env, (size_t)map_size);
+	if (!rc)
+		rc = mdb_env_open(db->env, db->dir, env_flags, 0600);
+	if (!rc)
+		return 0;
+	mdb_env_close(db->env);
+	db->env = NULL;
+out_err:
+	snprintf(err, errlen, "cannot open the namespace db in '%s': %s",
+		 db->dir, mdb_strerror(rc));
+	return db_err(rc);
+}
+
+/* Open (create) every table and read the sequence number, in one write
+ * transaction: the dbi handles last only if it commits. */
+static int db_setup(struct meta_db *db, char *err, size_t errlen)
+{
+	uint64_t seq;
+	MDB_txn *txn;
+	int rc, mrc;
+
+	mrc = mdb_txn_begin(db->env, NULL, 0, &txn);
+	if (mrc)
+		goto out_err;
+	for (int i = 0; i < META_T__COUNT && !mrc; i++)
+		mrc = mdb_dbi_open(txn, table_names[i], MDB_CREATE,
+				   &db->dbi[i]);
+	if (mrc)
+		goto out_abort_err;
+	rc = seq_read(db, txn, &seq);
+	if (rc) {
+		mdb_txn_abort(txn);
+		snprintf(err, errlen,
+			 "cannot read the sequence number in '%s': %s", db->dir,
+			 fffs_strerror(rc));
+		return rc;
+	}
+	mrc = mdb_txn_commit(txn);
+	if (mrc)
+		goto out_err;
+	atomic_store(&db->seq, seq);
+	return 0;
+out_abort_err:
+	mdb_txn_abort(txn);
+out_err:
+	snprintf(err, errlen, "cannot set up the namespace db in '%s': %s",
+		 db->dir, mdb_strerror(mrc));
+	return db_err(mrc);
+}
+
+int meta_db_open(const char *dir, uint64_t map_size, unsigned flags,
+		 struct meta_db **out, char *err, size_t errlen)
+{
+	struct meta_db *db;
+	int rc;
+
+	*out = NULL;
+	if (flags & ~META_DB_NOSYNC) {
+		snprintf(err, errlen, "namespace db '%s': unknown flags %#x",
+			 dir, flags);
+		return -EINVAL;
+	}
+	rc = dir_make(dir, err, errlen);
+	if (rc)
+		return rc;
+	db = xcalloc(1, sizeof(*db));
+	db->dir = xstrdup(dir);
+	rc = dir_own(db->dir, &db->lock_fd, err, errlen);
+	if (rc)
+		goto out_free;
+	rc = db_env_open(db, map_size, flags, err, errlen);
+	if (rc)
+		goto out_unlock;
+	rc = db_setup(db, err, errlen);
+	if (rc)
+		goto out_env;
+	*out = db;
+	return 0;
+out_env:
+	mdb_env_close(db->env);
+out_unlock:
+	close(db->lock_fd);
+out_free:
+	free(db->dir);
+	free(db);
+	return rc;
+}
+
+void meta_db_close(struct meta_db *db)
+{
+	if (!db)
+		return;
+	mdb_env_close(db->env);
+	close(db->lock_fd);
+	free(db->dir);
+	free(db);
+}
+
+uint64_t meta_db_seq(struct meta_db *db)
+{
+	return atomic_load(&db->seq);
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+static void arena_free(struct arena_block *b)
+{
+	struct arena_block *next;
+
+	for (; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+}
+
+static void *arena_copy(struct meta_txn *t, const void *p, size_t n)
+{
+	struct arena_block *b = t->arena;
+	size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	uint8_t *q;
+
+	if (!b || b->cap - b->used < need) {
+		size_t cap = need > ARENA_BLOCK ? need : ARENA_BLOCK;
+
+		b = xmalloc(sizeof(*b) + cap);
+		b->cap = cap;
+		b->used = 0;
+		b->next = t->arena;
+		t->arena = b;
+	}
+	q = b->data + b->used;
+	b->used += need;
+	if (n)
+		memcpy(q, p, n);
+	return q;
+}
+
+static void txn_free(struct meta_txn *t)
+{
+	arena_free(t->arena);
+	free(t->ws);
+	free(t);
+}
+
+int meta_txn_begin(struct meta_db *db, bool write, struct meta_txn **out)
+{
+	struct meta_txn *t;
+	int rc;
+
+	*out = NULL;
+	t = xcalloc(1, sizeof(*t));
+	t->db = db;
+	t->write = write;
+	rc = mdb_txn_begin(db->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	if (rc) {
+		log_error("cannot begin a transaction in '%s': %s", db->dir,
+			  mdb_strerror(rc));
+		free(t);
+		return db_err(rc);
+	}
+	if (write) {
+		rc = seq_read(db, t->txn, &t->seq);
+		if (rc) {
+			mdb_txn_abort(t->txn);
+			free(t);
+			return rc;
+		}
+		t->cap = 4096;
+		t->ws = xmalloc(t->cap);
+		t->len = WS_HDR_LEN;
+	}
+	*out = t;
+	return 0;
+}
+
+/* An LMDB error in a write: the transaction is aborted, every later call
+ * gets the same error. */
+static int txn_fail(struct meta_txn *t, int mrc, const char *what,
+		    enum meta_table tb)
+{
+	int rc = db_err(mrc);
+
+	if (mrc == MDB_MAP_FULL)
+		log_warn("namespace db '%s' is full: cannot %s %s", t->db->dir,
+			 what, table_names[tb]);
+	else
+		log_error("cannot %s %s in '%s': %s", what, table_names[tb],
+			  t->db->dir, mdb_strerror(mrc));
+	mdb_txn_abort(t->txn);
+	t->txn = NULL;
+	t->err = rc;
+	return rc;
+}
+
+int meta_txn_commit(struct meta_txn *t, struct meta_ws *ws)
+{
+	struct meta_db *db = t->db;
+	struct pack pk;
+	int rc = 0, mrc;
+
+	if (ws)
+		memset(ws, 0, sizeof(*ws));
+	if (t->err) {
+		rc = t->err;
+		goto out_free;
+	}
+	if (!t->write) {
+		mdb_txn_abort(t->txn);
+		goto out_free;
+	}
+	mrc = seq_write(db, t->txn, t->seq + 1);
+	if (!mrc)
+		mrc = mdb_txn_commit(t->txn);
+	else
+		mdb_txn_abort(t->txn);
+	if (mrc) {
+		log_error("cannot commit a transaction in '%s': %s", db->dir,
+			  mdb_strerror(mrc));
+		rc = db_err(mrc);
+		goto out_free;
+	}
+	atomic_store(&db->seq, t->seq + 1);
+	pack_init(&pk, t->ws, WS_HDR_LEN);
+	pack_u8(&pk, WS_FORMAT);
+	pack_u64(&pk, t->seq + 1);
+	pack_u32(&pk, t->n);
+	FFFS_ASSERT(!pk.err);
+	if (ws) {
+		ws->buf = t->ws;
+		ws->len = t->len;
+		ws->seq = t->seq + 1;
+		t->ws = NULL;
+	}
+out_free:
+	txn_free(t);
+	return rc;
+}
+
+void meta_txn_abort(struct meta_txn *t)
+{
+	if (!t)
+		return;
+	if (t->txn)
+		mdb_txn_abort(t->txn);
+	txn_free(t);
+}
+
+void meta_ws_release(struct meta_ws *ws)
+{
+	free(ws->buf);
+	memset(ws, 0, sizeof(*ws));
+}
+
+/* ---- reads and writes ---------------------------------------------------- */
+
+int meta_get(struct meta_txn *t, enum meta_table tb, const void *key,
+	     size_t klen, const void **val, size_t *vlen)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	int rc;
+
+	*val = NULL;
+	*vlen = 0;
+	FFFS_ASSERT(table_ok(tb));
+	if (t->err)
+		return t->err;
+	if (!klen || klen > META_KEY_MAX)
+		return -EINVAL;
+	rc = mdb_get(t->txn, t->db->dbi[tb], &k, &v);
+	if (rc) {
+		if (rc != MDB_NOTFOUND)
+			log_error("cannot read %s in '%s': %s", table_names[tb],
+				  t->db->dir, mdb_strerror(rc));
+		return db_err(rc);
+	}
+	*val = t->write ? arena_copy(t, v.mv_data, v.mv_size) : v.mv_data;
+	*vlen = v.mv_size;
+	return 0;
+}
+
+static void ws_reserve(struct meta_txn *t, size_t n)
+{
+	if (t->cap - t->len >= n)
+		return;
+	while (t->cap - t->len < n)
+		t->cap *= 2;
+	t->ws = xrealloc(t->ws, t->cap);
+}
+
+static void ws_record(struct meta_txn *t, uint8_t op, enum meta_table tb,
+		      const void *key, size_t klen, const void *val,
+		      size_t vlen)
+{
+	size_t n = 4 + klen + (op == WS_OP_PUT ? 4 + vlen : 0);
+	struct pack pk;
+
+	ws_reserve(t, n);
+	pack_init(&pk, t->ws + t->len, n);
+	pack_u8(&pk, op);
+	pack_u8(&pk, (uint8_t)tb);
+	pack_u16(&pk, (uint16_t)klen);
+	pack_bytes(&pk, key, klen);
+	if (op == WS_OP_PUT)
+		pack_blob(&pk, val, (uint32_t)vlen);
+	FFFS_ASSERT(!pk.err && pack_len(&pk) == n);
+	t->len += n;
+	t->n++;
+}
+
+static int write_check(struct meta_txn *t, enum meta_table tb, const void *key,
+		       size_t klen)
+{
+	FFFS_ASSERT(table_ok(tb));
+	FFFS_ASSERT(!t->scanning); /* a write would move the scan's pointers */
+	if (!t->write)
+		return -EROFS;
+	if (t->err)
+		return t->err;
+	if (!klen || klen > META_KEY_MAX || is_seq_key(tb, key, klen))
+		return -EINVAL;
+	return 0;
+}
+
+int meta_put(struct meta_txn *t, enum meta_table tb, const void *key,
+	     size_t klen, const void *val, size_t vlen)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int rc = write_check(t, tb, key, klen);
+
+	if (rc)
+		return rc;
+	if (vlen > UINT32_MAX)
+		return -EINVAL;
+	rc = mdb_put(t->txn, t->db->dbi[tb], &k, &v, 0);
+	if (rc)
+		return txn_fail(t, rc, "write", tb);
+	ws_record(t, WS_OP_PUT, tb, key, klen, val, vlen);
+	return 0;
+}
+
+int meta_del(struct meta_txn *t, enum meta_table tb, const void *key,
+	     size_t klen)
+{
+	MDB_val k = { klen, (void *)key };
+	int rc = write_check(t, tb, key, klen);
+
+	if (rc)
+		return rc;
+	rc = mdb_del(t->txn, t->db->dbi[tb], &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		return 0; /* nothing changed: nothing to replay */
+	if (rc)
+		return txn_fail(t, rc, "delete from", tb);
+	ws_record(t, WS_OP_DEL, tb, key, klen, NULL, 0);
+	return 0;
+}
+
+static int scan_cursor(struct meta_txn *t, enum meta_table tb, MDB_cursor *c,
+		       const void *start, size_t slen, const void *prefix,
+		       size_t plen,
+		       int (*fn)(void *arg, const void *key, size_t klen,
+				 const void *val, size_t vlen),
+		       void *arg)
+{
+	MDB_val k = { slen, (void *)start }, v;
+	int rc = 0, mrc;
+
+	mrc = mdb_cursor_get(c, &k, &v, slen ? MDB_SET_RANGE : MDB_FIRST);
+	for (; mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < plen ||
+		    (plen && memcmp(k.mv_data, prefix, plen)))
+			break;
+		rc = fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+		if (rc)
+			return rc;
+	}
+	if (mrc && mrc != MDB_NOTFOUND) {
+		log_error("cannot scan %s in '%s': %s", table_names[tb],
+			  t->db->dir, mdb_strerror(mrc));
+		return db_err(mrc);
+	}
+	return 0;
+}
+
+int meta_scan(struct meta_txn *t, enum meta_table tb, const void *start,
+	      size_t slen, const void *prefix, size_t plen,
+	      int (*fn)(void *arg, const void *key, size_t klen,
+			const void *val, size_t vlen),
+	      void *arg)
+{
+	MDB_cursor *c;
+	int rc;
+
+	FFFS_ASSERT(table_ok(tb));
+	if (t->err)
+		return t->err;
+	if (slen > META_KEY_MAX)
+		return -EINVAL;
+	rc = mdb_cursor_open(t->txn, t->db->dbi[tb], &c);
+	if (rc) {
+		log_error("cannot scan %s in '%s': %s", table_names[tb],
+			  t->db->dir, mdb_strerror(rc));
+		return db_err(rc);
+	}
+	t->scanning++;
+	rc = scan_cursor(t, tb, c, start, slen, prefix, plen, fn, arg);
+	t->scanning--;
+	mdb_cursor_close(c);
+	return rc;
+}
+
+/* ---- applying a write set ------------------------------------------------ */
+
+struct ws_entry {
+	uint8_t op, table;
+	const void *key, *val;
+	size_t klen;
+	uint32_t vlen;
+};
+
+/* The next entry of a write set; false once up->err is set. */
+static bool ws_next(struct unpack *up, struct ws_entry *e)
+{
+	e->op = unpack_u8(up);
+	e->table = unpack_u8(up);
+	e->klen = unpack_u16(up);
+	e->key = unpack_take(up, e->klen);
+	e->val = NULL;
+	e->vlen = 0;
+	if (e->op == WS_OP_PUT)
+		unpack_blob(up, &e->val, &e->vlen);
+	if (up->err)
+		return false;
+	if ((e->op != WS_OP_PUT && e->op != WS_OP_DEL) ||
+	    e->table >= META_T__COUNT || !e->klen || e->klen > META_KEY_MAX ||
+	    is_seq_key(e->table, e->key, e->klen))
+		up->err = -FFFS_EBADFRAME;
+	return !up->err;
+}
+
+/* Check the whole write set before anything is applied. */
+static int ws_parse(const void *buf, size_t len, uint64_t *seq, uint32_t *n)
+{
+	struct ws_entry e;
+	struct unpack up;
+	uint8_t format;
+
+	unpack_init(&up, buf, len);
+	format = unpack_u8(&up);
+	*seq = unpack_u64(&up);
+	*n = unpack_u32(&up);
+	if (!up.err && format != WS_FORMAT)
+		up.err = -FFFS_EBADFRAME;
+	for (uint32_t i = 0; i < *n && ws_next(&up, &e); i++)
+		;
+	return unpack_finish(&up) ? -FFFS_EBADFRAME : 0;
+}
+
+static int ws_apply_entries(struct meta_db *db, MDB_txn *txn, const void *buf,
+			    size_t len, uint32_t n)
+{
+	struct ws_entry e;
+	struct unpack up;
+	MDB_val k, v;
+	int rc = 0;
+
+	unpack_init(&up, buf, len);
+	unpack_take(&up, WS_HDR_LEN);
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		FFFS_ASSERT(ws_next(&up, &e)); /* ws_parse() checked it */
+		k.mv_size = e.klen;
+		k.mv_data = (void *)e.key;
+		v.mv_size = e.vlen;
+		v.mv_data = (void *)e.val;
+		if (e.op == WS_OP_PUT)
+			rc = mdb_put(txn, db->dbi[e.table], &k, &v, 0);
+		else
+			rc = mdb_del(txn, db->dbi[e.table], &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	return rc;
+}
+
+int meta_db_apply(struct meta_db *db, const void *ws, size_t len)
+{
+	uint64_t seq, cur;
+	MDB_txn *txn;
+	uint32_t n;
+	int rc, mrc;
+
+	rc = ws_parse(ws, len, &seq, &n);
+	if (rc) {
+		log_warn("malformed write set of %zu bytes refused by '%s'",
+			 len, db->dir);
+		return rc;
+	}
+	mrc = mdb_txn_begin(db->env, NULL, 0, &txn);
+	if (mrc)
+		goto out_err;
+	rc = seq_read(db, txn, &cur);
+	if (!rc && seq != cur + 1) {
+		log_warn("write set %llu refused by '%s': %llu is the last "
+			 "applied",
+			 (unsigned long long)seq, db->dir,
+			 (unsigned long long)cur);
+		rc = -FFFS_EVERSION;
+	}
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	mrc = ws_apply_entries(db, txn, ws, len, n);
+	if (!mrc)
+		mrc = seq_write(db, txn, seq);
+	if (mrc) {
+		mdb_txn_abort(txn);
+		goto out_err;
+	}
+	mrc = mdb_txn_commit(txn);
+	if (mrc)
+		goto out_err;
+	atomic_store(&db->seq, seq);
+	return 0;
+out_err:
+	log_error("cannot apply write set %llu in '%s': %s",
+		  (unsigned long long)seq, db->dir, mdb_strerror(mrc));
+	return db_err(mrc);
+}
+
+/* ---- digest -------------------------------------------------------------- */
+
+static void digest_len(crypto_generichash_state *st, uint32_t n)
+{
+	uint8_t b[4];
+	struct pack pk;
+
+	pack_init(&pk, b, sizeof(b));
+	pack_u32(&pk, n);
+	crypto_generichash_update(st, b, sizeof(b));
+}
+
+static int digest_one(void *arg, const void *key, size_t klen, const void *val,
+		      size_t vlen)
+{
+	crypto_generichash_state *st = arg;
+
+	digest_len(st, (uint32_t)klen);
+	crypto_generichash_update(st, key, klen);
+	digest_len(st, (uint32_t)vlen);
+	crypto_generichash_update(st, val, vlen);
+	return 0;
+}
+
+int meta_db_digest(struct meta_db *db, uint8_t out[32])
+{
+	crypto_generichash_state st;
+	struct meta_txn *t;
+	int rc;
+
+	memset(out, 0, 32);
+	rc = meta_txn_begin(db, false, &t);
+	if (rc)
+		return rc;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	for (int tb = 0; tb < META_T__COUNT && !rc; tb++) {
+		uint8_t id = (uint8_t)tb;
+
+		crypto_generichash_update(&st, &id, 1);
+		rc = meta_scan(t, tb, NULL, 0, NULL, 0, digest_one, &st);
+		digest_len(&st, TABLE_END_LEN);
+	}
+	meta_txn_abort(t);
+	if (!rc)
+		crypto_generichash_final(&st, out, 32);
+	return rc;
+}

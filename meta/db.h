@@ -1,0 +1,125 @@
+/* meta/db.h - the namespace's LMDB environment: transactions that record
+ * what they write (the write set), and applying a write set elsewhere.
+ *
+ * db.c is the only file of meta/ that includes <lmdb.h>. Everything the
+ * namespace stores is a key and a value in one of a few tables; the
+ * operations of meta/ns.h read and write them through a struct meta_txn.
+ * A write transaction records every put and delete, in order, as its
+ * write set: a meta chain's head executes operations, and its replicas
+ * apply the write set byte for byte (meta_db_apply) instead of executing
+ * them again, so every replica ends with the same bytes.
+ *
+ *	meta_db_open(dir, map_size, 0, &db, err, errlen);
+ *	meta_txn_begin(db, true, &t);          // a write transaction
+ *	ns_mkdir(t, &cred, 1, "a", 0755, now, &out);   // meta/ns.h
+ *	meta_txn_commit(t, &ws);               // durable (synced) when 0
+ *	...send ws.buf/ws.len down the chain...
+ *	meta_ws_release(&ws);
+ *	meta_db_apply(replica_db, buf, len);   // on a replica (seq inside)
+ *	meta_db_close(db);
+ *
+ * Tables (META_T_*): inodes (key: u64 ino big-endian), dirents (key: u64
+ * parent big-endian, u64 hash of the name big-endian, then the name
+ * bytes; a directory's entries are one range), xattrs (key: u64 ino
+ * big-endian, then the name), sessions (key: u64 session id), gc (key:
+ * u64 due time in ns big-endian, u64 ino), and the counters (next inode
+ * id, next session id, the layout cursor, the applied sequence number).
+ * Values are encoded by meta/ns.c with net/pack.h; db.c treats them as
+ * bytes. The hash in a dirent key puts a directory's entries in hash
+ * order, so that a 64-bit readdir cookie can be a stable position
+ * (meta/ns.h). The counter key "seq" is db.c's own (the applied sequence
+ * number): meta_put() and meta_del() of it are -EINVAL.
+ *
+ * Write set (little-endian): u8 format (1), u64 seq, u32 n, n x (u8 op:
+ * 1 put, 2 del; u8 table; u16 key length, key; for a put u32 value
+ * length, value). meta_db_apply() refuses a malformed one
+ * (-FFFS_EBADFRAME, nothing applied) and one whose seq is not the next
+ * after the applied sequence number (-FFFS_EVERSION, nothing applied); it
+ * applies a whole write set in one synced transaction and records its seq.
+ * meta_txn_commit() gives the write set of a write transaction the next
+ * seq and records it the same way, so the head and its replicas agree on
+ * the sequence; a write transaction that wrote nothing still takes a seq
+ * (its write set has n = 0), so that every commit is a step of the chain.
+ * A read-only transaction has no write set, and writing in it is -EROFS.
+ * Keys are 1..META_KEY_MAX bytes (else -EINVAL).
+ *
+ * Errors: -ENOENT (no such key), -ENOSPC (the map is full: the
+ * transaction is aborted; every later call on it gets -ENOSPC, and
+ * meta_txn_commit() returns it), -EIO and -errno from LMDB otherwise,
+ * logged naming the directory. A meta_txn belongs to one thread at a time.
+ * Commits are synced (durable) unless meta_db_open()'s caller says
+ * otherwise with META_DB_NOSYNC (tests, benchmarks).
+ */
+#ifndef META_DB_H
+#define META_DB_H
+
+#include "fffs.h"
+
+enum meta_table {
+	META_T_INODES = 0,
+	META_T_DIRENTS,
+	META_T_XATTRS,
+	META_T_SESSIONS,
+	META_T_GC,
+	META_T_COUNTERS,
+	META_T__COUNT
+};
+
+#define META_DB_NOSYNC 0x1 /* flags of meta_db_open() */
+#define META_KEY_MAX   511 /* the longest key LMDB takes by default */
+
+struct meta_db;
+struct meta_txn;
+
+/* An encoded write set (owned buffer). */
+struct meta_ws {
+	uint8_t *buf;
+	size_t len;
+	uint64_t seq;
+};
+
+/* map_size 0: LMDB's default (10 MiB); flags: META_DB_NOSYNC or 0. It
+ * creates dir if needed and holds its owner.lock (base/dirs.h): a second
+ * open of dir is -EBUSY. */
+int meta_db_open(const char *dir, uint64_t map_size, unsigned flags,
+		 struct meta_db **out, char *err, size_t errlen);
+void meta_db_close(struct meta_db *db);
+/* The sequence number of the last write set committed or applied. */
+uint64_t meta_db_seq(struct meta_db *db);
+
+int meta_txn_begin(struct meta_db *db, bool write, struct meta_txn **out);
+/* A write transaction: commit (durably) and hand back its write set
+ * (ws may be NULL); a read-only one: just end it. On an error nothing
+ * was committed and the transaction is gone. */
+int meta_txn_commit(struct meta_txn *t, struct meta_ws *ws);
+void meta_txn_abort(struct meta_txn *t);
+void meta_ws_release(struct meta_ws *ws);
+
+/* Reads: 0 and a pointer valid until the transaction ends, or -ENOENT. */
+int meta_get(struct meta_txn *t, enum meta_table tb, const void *key,
+	     size_t klen, const void **val, size_t *vlen);
+/* Writes (recorded in the write set). A delete of a missing key is 0
+ * (and not recorded: it changed nothing). */
+int meta_put(struct meta_txn *t, enum meta_table tb, const void *key,
+	     size_t klen, const void *val, size_t vlen);
+int meta_del(struct meta_txn *t, enum meta_table tb, const void *key,
+	     size_t klen);
+/* Visit the keys of tb from start (inclusive; slen 0: the first) in key
+ * order while they begin with prefix (plen bytes), until fn returns
+ * non-zero (returned) or they end (0). The pointers are valid during the
+ * call only; fn may read t (meta_get, meta_scan) but not write it (a
+ * write during a scan is a broken invariant: it aborts). */
+int meta_scan(struct meta_txn *t, enum meta_table tb, const void *start,
+	      size_t slen, const void *prefix, size_t plen,
+	      int (*fn)(void *arg, const void *key, size_t klen,
+			const void *val, size_t vlen),
+	      void *arg);
+
+int meta_db_apply(struct meta_db *db, const void *ws, size_t len);
+
+/* Every table's keys and values, in order, into one SHA-256-like digest
+ * (crypto_generichash of libsodium, 32 bytes): replicas with the same
+ * contents have the same digest. */
+int meta_db_digest(struct meta_db *db, uint8_t out[32]);
+
+#endif /* META_DB_H */
