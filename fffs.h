@@ -39,7 +39,8 @@
 	X(EREMOTE, 2012, "remote error")                     \
 	X(EVERSION, 2013, "chunk version mismatch")          \
 	X(ENOTHEAD, 2014, "not the head of the chain")       \
-	X(EFENCED, 2015, "lease lost: not serving")
+	X(EFENCED, 2015, "lease lost: not serving")          \
+	X(EDIRTY, 2016, "a write is pending here: ask the tail")
 
 enum fffs_error {
 	FFFS_ERRBASE = 2000,

@@ -347,8 +347,10 @@ static int hb_decode(const struct rpc_req *req, struct hb *hb)
 	unpack_str(&up, &addr, &alen);
 	hb->n = unpack_u32(&up);
 	if (up.err || !hb->node || !alen || alen >= RT_ADDR_MAX ||
-	    (hb->role != ROLE_STORAGE && hb->role != ROLE_META) ||
-	    hb->n > HB_MAX_TARGETS || unpack_left(&up) != hb->n * 25ull)
+	    (hb->role != ROLE_STORAGE && hb->role != ROLE_META &&
+	     hb->role != ROLE_CLIENT) ||
+	    (hb->role == ROLE_CLIENT && hb->n) || hb->n > HB_MAX_TARGETS ||
+	    unpack_left(&up) != hb->n * 25ull)
 		return -FFFS_EBADFRAME;
 	memcpy(hb->addr, addr, alen);
 	hb->addr[alen] = 0;
@@ -622,7 +624,7 @@ static void chain_bump(struct rt_chain *ch)
 static int h_table_create(struct core *c, struct rpc_req *req)
 {
 	uint32_t nchains, table = 0;
-	uint8_t replicas, body[4];
+	uint8_t replicas, role = ROLE_STORAGE, body[4];
 	struct unpack up;
 	struct pack pk;
 	char err[256];
@@ -631,13 +633,21 @@ static int h_table_create(struct core *c, struct rpc_req *req)
 	unpack_init(&up, req->body, req->body_len);
 	nchains = unpack_u32(&up);
 	replicas = unpack_u8(&up);
+	if (unpack_left(&up)) /* the role came later: storage without it */
+		role = unpack_u8(&up);
 	if (unpack_finish(&up))
 		return -FFFS_EBADFRAME;
-	rc = routing_place(M.live, nchains, replicas, &table, err, sizeof(err));
+	if (role != ROLE_STORAGE && role != ROLE_META)
+		return adm_refuse(c, req, -EINVAL,
+				  "a table takes targets of storage or meta "
+				  "nodes, not of %s nodes",
+				  node_role_name(role));
+	rc = routing_place(M.live, nchains, replicas, role, &table, err,
+			   sizeof(err));
 	if (rc)
 		return adm_refuse(c, req, rc, "%s", err);
-	log_info("table %u created: %u chains of %u targets", table, nchains,
-		 replicas);
+	log_info("table %u created: %u chains of %u %s targets", table, nchains,
+		 replicas, node_role_name(role));
 	pack_init(&pk, body, sizeof(body));
 	pack_u32(&pk, table);
 	return adm_done(req, body, sizeof(body));

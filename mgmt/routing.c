@@ -750,9 +750,9 @@ int routing_update_chains(struct routing *r)
 
 /* ---- placement --------------------------------------------------------- */
 
-/* Scratch model of the storage nodes for one routing_place() call. */
+/* Scratch model of the nodes of one role for one routing_place() call. */
 struct rt_place {
-	uint32_t ns;	  /* storage nodes */
+	uint32_t ns;	  /* nodes of the role */
 	uint32_t *node;	  /* their ids, ascending */
 	uint32_t *start;  /* free[start[i] .. start[i + 1]): node i's */
 	uint32_t *next;	  /* node i's next untaken entry of free[] */
@@ -838,15 +838,16 @@ static void rt_place_existing(struct rt_place *p, const struct routing *r)
 	}
 }
 
-static void rt_place_init(struct rt_place *p, const struct routing *r)
+static void rt_place_init(struct rt_place *p, const struct routing *r,
+			  uint8_t role)
 {
 	memset(p, 0, sizeof(*p));
 	for (uint32_t i = 0; i < r->nnodes; i++)
-		p->ns += r->nodes[i].role == ROLE_STORAGE;
-	p->node = xcalloc(p->ns, sizeof(*p->node));
+		p->ns += r->nodes[i].role == role;
+	p->node = xcalloc(p->ns ? p->ns : 1, sizeof(*p->node));
 	p->ns = 0;
 	for (uint32_t i = 0; i < r->nnodes; i++)
-		if (r->nodes[i].role == ROLE_STORAGE)
+		if (r->nodes[i].role == role)
 			p->node[p->ns++] = r->nodes[i].id;
 	p->shared = xcalloc((size_t)p->ns * p->ns, sizeof(*p->shared));
 	p->heads = xcalloc(p->ns, sizeof(*p->heads));
@@ -1117,7 +1118,7 @@ static bool rt_place_ids_left(const struct routing *r, uint32_t nchains)
 }
 
 int routing_place(struct routing *r, uint32_t nchains, uint32_t replicas,
-		  uint32_t *table_id, char *err, size_t errlen)
+		  uint8_t role, uint32_t *table_id, char *err, size_t errlen)
 {
 	struct rt_place p;
 	uint32_t *plan, fit, nodes = 0;
@@ -1133,16 +1134,17 @@ int routing_place(struct routing *r, uint32_t nchains, uint32_t replicas,
 		rt_err(err, errlen, "no free chain or table ids left");
 		return -ENOSPC;
 	}
-	rt_place_init(&p, r);
+	rt_place_init(&p, r, role);
 	fit = rt_place_fit(&p, replicas);
 	if (fit < nchains) {
 		for (uint32_t k = 0; k < p.ns; k++)
 			nodes += rt_place_left(&p, k) > 0;
 		rt_err(err, errlen,
 		       "only %u of %u chains of %u targets on distinct nodes "
-		       "fit the free targets (%u free targets on %u storage "
+		       "fit the free targets (%u free targets on %u %s "
 		       "nodes)",
-		       fit, nchains, replicas, p.nfree, nodes);
+		       fit, nchains, replicas, p.nfree, nodes,
+		       node_role_name(role));
 		rt_place_release(&p);
 		return -ENOSPC;
 	}

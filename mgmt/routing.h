@@ -11,7 +11,7 @@
  *	struct routing *r = routing_new("cluster-a");
  *	routing_node_upsert(r, &node);            // mgmtd: a heartbeat
  *	routing_target_upsert(r, &target);
- *	routing_place(r, 2, 3, &table, err, errlen); // a new table
+ *	routing_place(r, 2, 3, ROLE_STORAGE, &table, err, errlen); // a table
  *	n = routing_update_chains(r);             // once a second
  *	routing_encode(r, &buf, &len);            // to the wire or to LMDB
  *	routing_decode(buf, len, &copy);          // the other side
@@ -60,12 +60,13 @@
  *
  * Placement (routing_place): nchains new chains of `replicas` targets each
  * from the targets that are in no chain yet, each chain on `replicas`
- * distinct storage nodes. Greedy and deterministic, counting the chains
- * that exist already: a chain's first node is the one with the fewest
- * chains shared with others (ties: most free targets, lowest id); each
- * further node the one sharing the fewest chains with the nodes picked so
- * far (ties: the most shared with any one of them, fewest heads, lowest
- * id), never one that would leave the remaining chains without room
+ * distinct nodes of the given role (ROLE_STORAGE for data chains,
+ * ROLE_META for the meta chain; others' targets are not looked at). Greedy and
+ *deterministic, counting the chains that exist already: a chain's first node is
+ *the one with the fewest chains shared with others (ties: most free targets,
+ *lowest id); each further node the one sharing the fewest chains with the nodes
+ *picked so far (ties: the most shared with any one of them, fewest heads,
+ *lowest id), never one that would leave the remaining chains without room
  * (chains of r fit exactly when the sum over nodes of min(free, chains)
  * is at least chains x r). The chain's order is rotated so that the node
  * that has been head the fewest times is head. Pairs of nodes end up
@@ -202,7 +203,7 @@ int routing_update_chains(struct routing *r);
  * the first one serving (an empty chain has nothing to sync). Bumps
  * r->version. 0, or -EINVAL (bad counts) / -ENOSPC with err. */
 int routing_place(struct routing *r, uint32_t nchains, uint32_t replicas,
-		  uint32_t *table_id, char *err, size_t errlen);
+		  uint8_t role, uint32_t *table_id, char *err, size_t errlen);
 
 /* Names for tables and JSON: "serving", ..., "uptodate", ..., "up",
  * "down"; "?" out of range. Parsers return the value or -EINVAL. */

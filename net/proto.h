@@ -87,7 +87,21 @@
 	X(45, ADM_MGMT_CHAIN_ADD_TARGET,                                     \
 	  "u32 chain, u64 target -> u64 routing_version")                    \
 	X(46, ADM_MGMT_CHAIN_REMOVE_TARGET,                                  \
-	  "u32 chain, u64 target -> u64 routing_version")
+	  "u32 chain, u64 target -> u64 routing_version")                    \
+	/* metadata (meta/mproto.h, meta/msrv.h) */                          \
+	X(50, CLI_META_OP, "mreq (meta/mproto.h) -> mres (meta/mproto.h)")   \
+	X(51, META_META_FORWARD,                                             \
+	  "u32 chain, u32 chain_ver, u64 target, u64 seq, blob ws -> u64 "   \
+	  "applied_seq (-FFFS_EVERSION: a gap, resume after applied_seq)")   \
+	X(52, META_META_SEQ,                                                 \
+	  "u32 chain, u32 chain_ver, u64 target -> u64 applied_seq")         \
+	X(53, META_META_SNAPSHOT,                                            \
+	  "u32 chain, u32 chain_ver, u64 target, u64 offset, u64 total, "    \
+	  "bulk -> u64 seq (after the last piece: of the installed copy)")   \
+	X(54, META_META_SYNC_DONE,                                           \
+	  "u32 chain, u32 chain_ver, u64 target, u64 seq -> empty")          \
+	X(55, ADM_META_FSCK, "empty -> u64 seq, u32 problems, blob report")  \
+	X(56, ADM_META_DIGEST, "empty -> u64 seq, bytes[32] digest")
 
 enum msg_type {
 #define PROTO_ENUM(id, name, layout) MSG_##name = id,

@@ -18,6 +18,9 @@ const struct cli_opt admin_opts[] = {
 	{ "json", NULL, "Print the answer as JSON." },
 	{ "chains", "N", "table create: number of chains (default 1)." },
 	{ "replicas", "R", "table create: targets per chain (default 3)." },
+	{ "role", "ROLE",
+	  "table create: whose targets the chains take: storage (default) or "
+	  "meta (the meta chain)." },
 	{ NULL, NULL, NULL },
 };
 
@@ -26,6 +29,7 @@ struct admin {
 	int nwords;
 	bool json;
 	uint64_t chains, replicas;
+	uint8_t role; /* table create: ROLE_STORAGE or ROLE_META */
 	/* the request */
 	uint16_t type;
 	uint8_t body[64];
@@ -475,6 +479,17 @@ static int cmd_init(const struct admin *a)
 	return 0;
 }
 
+/* --role: storage or meta. */
+static int role_arg(struct cli_parse *p, uint8_t *role)
+{
+	if (!strcmp(p->val, "storage") || !strcmp(p->val, "meta")) {
+		*role = p->val[0] == 's' ? ROLE_STORAGE : ROLE_META;
+		return 0;
+	}
+	fprintf(stderr, "fffs admin: --role %s: not storage or meta\n", p->val);
+	return -1;
+}
+
 /* The request of a change command into a->type and a->body. */
 static int change_build(struct admin *a)
 {
@@ -487,6 +502,7 @@ static int change_build(struct admin *a)
 		a->type = MSG_ADM_MGMT_TABLE_CREATE;
 		pack_u32(&pk, (uint32_t)a->chains);
 		pack_u8(&pk, (uint8_t)a->replicas);
+		pack_u8(&pk, a->role);
 	} else if (!strcmp(w, "target") && !strcmp(w1, "offline")) {
 		if (word_u64(a, 2, "TARGET", UINT64_MAX, &x))
 			return 2;
@@ -538,7 +554,7 @@ static int run(struct admin *a)
 
 int cmd_admin(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	struct admin a = { .chains = 1, .replicas = 3 };
+	struct admin a = { .chains = 1, .replicas = 3, .role = ROLE_STORAGE };
 	struct cli_parse p;
 	int rc;
 
@@ -550,6 +566,8 @@ int cmd_admin(const struct cli_cmd *cmd, int argc, char **argv)
 			rc = cli_u64(&p, 1, 100000, &a.chains);
 		else if (cli_is(&p, "replicas"))
 			rc = cli_u64(&p, 1, RT_CHAIN_MAX, &a.replicas);
+		else if (cli_is(&p, "role"))
+			rc = role_arg(&p, &a.role);
 		else if (a.nwords < MAX_WORDS)
 			a.words[a.nwords++] = p.val;
 		else

@@ -185,6 +185,12 @@ t_like "$ERR" "'--replicas': '0' is not a number" "... saying which option"
 adm create-c0 table create --chains 0 --replicas 3
 t_is "$RC" 2 "table create --chains 0: bad usage (exit 2)"
 t_like "$ERR" "'--chains': '0' is not a number" "... saying which option"
+adm create-meta table create --chains 1 --replicas 3 --role meta
+refused "table create --role meta without meta nodes" \
+	'only 0 of 1 chains of 3 targets on distinct nodes fit the free targets \(0 free targets on 0 meta nodes\)'
+adm create-role table create --chains 1 --replicas 3 --role client
+t_is "$RC" 2 "table create --role client: bad usage (exit 2)"
+t_like "$ERR" "--role client: not storage or meta" "... saying which roles there are"
 
 # ---- target offline, chain remove-target and add-target ----------------------
 

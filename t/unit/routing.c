@@ -905,7 +905,7 @@ static void test_place_small(void)
 	uint32_t tid = 0;
 	char err[200];
 
-	is_int(routing_place(r, 2, 3, &tid, err, sizeof(err)), 0,
+	is_int(routing_place(r, 2, 3, ROLE_STORAGE, &tid, err, sizeof(err)), 0,
 	       "3 nodes x 2 targets: 2 chains of 3 fit");
 	is_int(tid, 1, "the first table is 1");
 	ok(table_sane(r, 1, 2, 3), "each chain on 3 distinct nodes");
@@ -932,7 +932,7 @@ static void test_place_balance(void)
 	uint32_t hmin = UINT32_MAX, hmax = 0, far = 0;
 	char err[200];
 
-	is_int(routing_place(r, 8, 3, &tid, err, sizeof(err)), 0,
+	is_int(routing_place(r, 8, 3, ROLE_STORAGE, &tid, err, sizeof(err)), 0,
 	       "6 nodes x 4 targets: 8 chains of 3 fit");
 	ok(table_sane(r, tid, 8, 3), "every chain on 3 distinct nodes");
 	for (uint32_t c = 0; c < r->nchains; c++) {
@@ -959,6 +959,40 @@ static void test_place_balance(void)
 	routing_destroy(r);
 }
 
+/* A meta table takes only meta nodes' targets, a data table only
+ * storage nodes'. */
+static void test_place_roles(void)
+{
+	struct routing *r = cluster(3, 2);
+	const struct rt_chain *ch;
+	const struct rt_table *t;
+	uint32_t tid = 0;
+	char err[200] = "";
+	bool meta_only = true;
+
+	is_int(routing_place(r, 1, 3, ROLE_META, &tid, err, sizeof(err)),
+	       -ENOSPC, "a meta chain without meta nodes: -ENOSPC");
+	ok(strstr(err, "on 0 meta nodes") != NULL, "err names the role");
+	for (uint32_t n = 13; n >= 11; n--) {
+		add_node(r, n, ROLE_META, RT_NODE_UP, "tcp://m");
+		add_target(r, (uint64_t)n << 16, n, 0, RT_OFFLINE, RT_L_ONLINE);
+	}
+	is_int(routing_place(r, 1, 3, ROLE_META, &tid, err, sizeof(err)), 0,
+	       "a meta chain of 3 on 3 meta nodes");
+	t = routing_table(r, tid);
+	ch = t && t->n == 1 ? routing_chain(r, t->chains[0]) : NULL;
+	for (int i = 0; ch && i < ch->n; i++)
+		meta_only = meta_only &&
+			    routing_node(r, node_of(r, ch->targets[i]))->role ==
+				    ROLE_META;
+	ok(ch && ch->n == 3 && meta_only, "its targets are the meta nodes'");
+	is_int(routing_place(r, 1, 3, ROLE_META, &tid, err, sizeof(err)),
+	       -ENOSPC, "no second meta chain: the meta targets are taken");
+	is_int(routing_place(r, 2, 3, ROLE_STORAGE, &tid, err, sizeof(err)), 0,
+	       "the storage targets are all still free for data chains");
+	routing_destroy(r);
+}
+
 static void test_place_refusals(void)
 {
 	struct routing *r = cluster(3, 2);
@@ -968,8 +1002,8 @@ static void test_place_refusals(void)
 	char err[200] = "";
 
 	routing_encode(r, &before, &blen);
-	is_int(routing_place(r, 3, 3, &tid, err, sizeof(err)), -ENOSPC,
-	       "3 chains of 3 on 3 x 2 targets: -ENOSPC");
+	is_int(routing_place(r, 3, 3, ROLE_STORAGE, &tid, err, sizeof(err)),
+	       -ENOSPC, "3 chains of 3 on 3 x 2 targets: -ENOSPC");
 	ok(strstr(err, "only 2 of 3 chains") && strstr(err, "6 free targets"),
 	   "err says how many fit");
 	printf("# %s\n", err);
@@ -977,20 +1011,21 @@ static void test_place_refusals(void)
 	ok(alen == blen && !memcmp(before, after, blen) && tid == 77,
 	   "and nothing changed");
 	free(after);
-	is_int(routing_place(r, 1, 4, &tid, err, sizeof(err)), -ENOSPC,
-	       "4 distinct nodes of 3: -ENOSPC");
+	is_int(routing_place(r, 1, 4, ROLE_STORAGE, &tid, err, sizeof(err)),
+	       -ENOSPC, "4 distinct nodes of 3: -ENOSPC");
 	ok(strstr(err, "only 0 of 1"), "none fit");
 	err[0] = 0;
-	is_int(routing_place(r, 0, 3, &tid, err, sizeof(err)), -EINVAL,
-	       "no chains: -EINVAL");
+	is_int(routing_place(r, 0, 3, ROLE_STORAGE, &tid, err, sizeof(err)),
+	       -EINVAL, "no chains: -EINVAL");
 	ok(err[0], "with a message");
 	err[0] = 0;
-	is_int(routing_place(r, 1, 0, &tid, err, sizeof(err)), -EINVAL,
-	       "no replicas: -EINVAL");
+	is_int(routing_place(r, 1, 0, ROLE_STORAGE, &tid, err, sizeof(err)),
+	       -EINVAL, "no replicas: -EINVAL");
 	ok(err[0], "with a message");
-	is_int(routing_place(r, 1, RT_CHAIN_MAX + 1, &tid, err, sizeof(err)),
+	is_int(routing_place(r, 1, RT_CHAIN_MAX + 1, ROLE_STORAGE, &tid, err,
+			     sizeof(err)),
 	       -EINVAL, "more replicas than RT_CHAIN_MAX: -EINVAL");
-	is_int(routing_place(r, 1, 1, &tid, NULL, 0), 0,
+	is_int(routing_place(r, 1, 1, ROLE_STORAGE, &tid, NULL, 0), 0,
 	       "err may be NULL; a chain of 1 fits");
 	routing_encode(r, &after, &alen);
 	ok(r->ntables == 1 && r->version == 1, "only the success changed it");
@@ -1023,17 +1058,17 @@ static void test_place_uneven(void)
 	uint32_t tid;
 	char err[200];
 
-	is_int(routing_place(r, 3, 2, &tid, err, sizeof(err)), 0,
+	is_int(routing_place(r, 3, 2, ROLE_STORAGE, &tid, err, sizeof(err)), 0,
 	       "3 + 1 + 1 + 1 targets: 3 chains of 2");
 	ok(table_sane(r, tid, 3, 2), "each on 2 distinct nodes");
-	is_int(routing_place(r, 1, 1, &tid, err, sizeof(err)), -ENOSPC,
-	       "and no target is left");
+	is_int(routing_place(r, 1, 1, ROLE_STORAGE, &tid, err, sizeof(err)),
+	       -ENOSPC, "and no target is left");
 	routing_destroy(r);
 	r = uneven(odd, 5);
-	is_int(routing_place(r, 7, 4, &tid, err, sizeof(err)), -ENOSPC,
-	       "6 + 4 + 6 + 4 + 6 targets: not 7 chains of 4");
+	is_int(routing_place(r, 7, 4, ROLE_STORAGE, &tid, err, sizeof(err)),
+	       -ENOSPC, "6 + 4 + 6 + 4 + 6 targets: not 7 chains of 4");
 	ok(strstr(err, "only 6 of 7"), "but 6 would fit");
-	is_int(routing_place(r, 6, 4, &tid, err, sizeof(err)), 0,
+	is_int(routing_place(r, 6, 4, ROLE_STORAGE, &tid, err, sizeof(err)), 0,
 	       "and 6 are placed");
 	ok(table_sane(r, tid, 6, 4), "each on 4 distinct nodes");
 	routing_destroy(r);
@@ -1042,7 +1077,7 @@ static void test_place_uneven(void)
 	routing_target_mut(r, 202)->chain = 5;
 	add_chain(r, 5, 1, 5, (uint64_t[]){ 102, 202 }, 2);
 	routing_table_add(r, 5, 2, (uint32_t[]){ 5 }, 1);
-	is_int(routing_place(r, 1, 2, &tid, err, sizeof(err)), 0,
+	is_int(routing_place(r, 1, 2, ROLE_STORAGE, &tid, err, sizeof(err)), 0,
 	       "a table next to an existing one");
 	ok(tid == 6 && routing_chain(r, 6) &&
 		   routing_chain(r, 6)->targets[0] == 301 &&
@@ -1065,9 +1100,10 @@ static void test_place_free_only(void)
 	routing_target_mut(r, 101)->chain = 7;
 	add_chain(r, 7, 3, 5, (uint64_t[]){ 101 }, 1);
 	routing_table_add(r, 5, 1, (uint32_t[]){ 7 }, 1);
-	is_int(routing_place(r, 2, 2, &tid, err, sizeof(err)), -ENOSPC,
+	is_int(routing_place(r, 2, 2, ROLE_STORAGE, &tid, err, sizeof(err)),
+	       -ENOSPC,
 	       "admin-offline, chained and non-storage targets are not free");
-	is_int(routing_place(r, 1, 2, &tid, err, sizeof(err)), 0,
+	is_int(routing_place(r, 1, 2, ROLE_STORAGE, &tid, err, sizeof(err)), 0,
 	       "the one chain that fits");
 	is_int(tid, 6, "table id one past the highest");
 	ok(routing_chain(r, 8) && table_sane(r, 6, 1, 2),
@@ -1104,6 +1140,7 @@ int main(void)
 	test_place_small();
 	test_place_balance();
 	test_place_refusals();
+	test_place_roles();
 	test_place_uneven();
 	test_place_free_only();
 	return done_testing();
