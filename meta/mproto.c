@@ -326,7 +326,11 @@ void mres_exec(struct meta_txn *t, const struct mreq *q, uint64_t now,
 			     &r->res);
 		break;
 	case MOP_CLOSE:
-		rc = ns_close(t, q->session, q->size, now, &r->res);
+		rc = ns_report(
+			t, q->session, q->size,
+			(q->flags & MCLOSE_KEEP ? 0 : NS_REPORT_CLOSE) |
+				(q->flags & MCLOSE_WROTE ? NS_REPORT_WROTE : 0),
+			now, &r->res);
 		break;
 	case MOP_MKDIR:
 		rc = ns_mkdir(t, c, q->parent, q->name, q->mode, now, &r->res);

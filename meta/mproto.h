@@ -27,10 +27,10 @@
  *	the size only); LISTXATTR ino size; STATFS; LAYOUT_GET ino;
  *	SETATTR ino set mode uid gid size atime mtime; CREATE parent name mode
  *	flags (open(2) flags); OPEN ino flags; CLOSE session size (UINT64_MAX:
- *	unknown); MKDIR parent name mode; RMDIR, UNLINK, REMOVE_TREE parent
- *	name; RENAME parent name newparent name2 flags; LINK ino newparent
- *	name; SYMLINK parent name data (the target); SETXATTR ino name2 data
- *	flags; REMOVEXATTR ino name2; LAYOUT_SET ino layout.
+ *	unknown) flags (MCLOSE_*: ns_report() of meta/ns.h); MKDIR parent name
+ *mode; RMDIR, UNLINK, REMOVE_TREE parent name; RENAME parent name newparent
+ *name2 flags; LINK ino newparent name; SYMLINK parent name data (the target);
+ *SETXATTR ino name2 data flags; REMOVEXATTR ino name2; LAYOUT_SET ino layout.
  * Names are at most NS_NAME_MAX bytes and data at most NS_XATTR_SIZE_MAX
  * (or NS_PATH_MAX for RESOLVE and SYMLINK) bytes, else mreq_unpack() is
  * -ENAMETOOLONG / -E2BIG (the server answers that status); malformed or
@@ -88,6 +88,10 @@ enum mop {
 };
 
 #define MREADDIR_MAX 1024 /* entries per READDIR reply */
+
+/* flags of MOP_CLOSE */
+#define MCLOSE_KEEP  0x1 /* report the size only: the session stays open */
+#define MCLOSE_WROTE 0x2 /* the session wrote: mtime and ctime are now */
 
 static inline bool mop_is_read(unsigned op)
 {

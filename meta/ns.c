@@ -726,6 +726,12 @@ static int session_get(struct meta_txn *t, uint64_t id, struct ns_session *s)
 int ns_close(struct meta_txn *t, uint64_t session, uint64_t size, uint64_t now,
 	     struct ns_res *res)
 {
+	return ns_report(t, session, size, NS_REPORT_CLOSE, now, res);
+}
+
+int ns_report(struct meta_txn *t, uint64_t session, uint64_t size,
+	      unsigned flags, uint64_t now, struct ns_res *res)
+{
 	struct ns_session s;
 	struct ns_inode in;
 	uint8_t k[8];
@@ -745,15 +751,19 @@ int ns_close(struct meta_txn *t, uint64_t session, uint64_t size, uint64_t now,
 	}
 	if (rc)
 		return rc;
-	ns_be64_put(k, session);
-	rc = meta_del(t, META_T_SESSIONS, k, sizeof(k));
-	if (rc)
-		return rc;
-	in.a.sessions--;
+	if (flags & NS_REPORT_CLOSE) {
+		ns_be64_put(k, session);
+		rc = meta_del(t, META_T_SESSIONS, k, sizeof(k));
+		if (rc)
+			return rc;
+		in.a.sessions--;
+	}
 	if (size != UINT64_MAX && size > in.a.size) {
 		in.a.size = size;
 		in.a.mtime = in.a.ctime = now;
 	}
+	if (flags & NS_REPORT_WROTE)
+		in.a.mtime = in.a.ctime = now;
 	if (!in.a.sessions && !in.a.nlink && !(in.flags & NS_IF_GC)) {
 		rc = ns_gc_queue(t, &in, now); /* the last close of an orphan */
 		if (rc)

@@ -168,6 +168,14 @@ int ns_open(struct meta_txn *t, const struct ns_cred *c, uint64_t ino,
  * an unlinked file sends it to gc. */
 int ns_close(struct meta_txn *t, uint64_t session, uint64_t size, uint64_t now,
 	     struct ns_res *res);
+/* What a writer reports of a session: size as for ns_close (grows the
+ * file, never shrinks it); NS_REPORT_WROTE: it wrote, mtime and ctime are
+ * now; NS_REPORT_CLOSE: the session ends (ns_close is this). Without it
+ * the session stays open (flush, fsync). */
+#define NS_REPORT_WROTE 0x1
+#define NS_REPORT_CLOSE 0x2
+int ns_report(struct meta_txn *t, uint64_t session, uint64_t size,
+	      unsigned flags, uint64_t now, struct ns_res *res);
 /* Drop every session of client (mgmtd no longer lists it), each as
  * ns_close without a size; the number dropped. */
 int ns_sessions_prune(struct meta_txn *t, uint64_t client, uint64_t now);

@@ -1129,6 +1129,17 @@ static void test_sessions(void)
 	      "an unknown session: -ENOENT");
 	OK(ns_close(t, s3, 100, now, &res), "close with a smaller size");
 	is_int(attr(f).size, 4096, "a file never shrinks at close");
+	OK(ns_report(t, s2, 8192, 0, now, &res), "report a size (flush)");
+	a = attr(f);
+	ok(a.size == 8192 && a.sessions == 1 && a.mtime == now,
+	   "the file grows, the session stays");
+	OK(ns_report(t, s2, 10, NS_REPORT_WROTE, now, &res),
+	   "report a write in place");
+	a = attr(f);
+	ok(a.size == 8192 && a.mtime == now && a.ctime == now,
+	   "no shrinking; mtime and ctime now");
+	OK(ns_report(t, s2, UINT64_MAX, 0, now, &res), "report nothing");
+	ok(attr(f).mtime == now - 1000, "mtime stays");
 	OK(ns_open(t, &alice, f, O_WRONLY | O_TRUNC, 7, now, &res), "O_TRUNC");
 	a = attr(f);
 	ok(a.size == 0 && a.mtime == now && a.ctime == now,
