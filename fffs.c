@@ -31,9 +31,19 @@ static const struct cli_cmd commands[] = {
 	  "chain, returning ones sync from their predecessor and serve again. "
 	  "It runs on one core.",
 	  mgmtd_opts, CLI_DAEMON },
-	{ "meta", cmd_not_built, NULL,
-	  "Run a metadata server, one replica of the namespace.", NULL, no_opts,
-	  CLI_DAEMON | CLI_NOT_BUILT },
+	{ "meta", cmd_meta, NULL,
+	  "Run a metadata server, one replica of the namespace.",
+	  "The namespace lives in LMDB under --state-dir; an empty one is "
+	  "formatted (the root, 0755 root:root, no layout) identically on "
+	  "every replica. The server is the target --target-id (default "
+	  "node id << 16) of a meta chain that mgmtd manages (fffs admin "
+	  "table create --role meta): the chain's head executes changes in "
+	  "group commits and sends their write sets down the chain; a change "
+	  "is answered once every serving replica has it; any serving "
+	  "replica answers reads of inodes with no change pending there. A "
+	  "restarted replica waits until mgmtd has seen it go, then gets a "
+	  "copy of the db from its predecessor and the changes since.",
+	  meta_opts, CLI_DAEMON },
 	{ "storage", cmd_storage, NULL,
 	  "Run a storage server serving chunk targets.",
 	  "Each target is a block device or a regular file holding chunks in "
@@ -58,9 +68,20 @@ static const struct cli_cmd commands[] = {
 	  "target offline TARGET; chain add-target CHAIN TARGET (joins at the "
 	  "tail, syncs, then serves); chain remove-target CHAIN TARGET (only "
 	  "an offline target). Each prints a table, or JSON with --json; "
-	  "a refused command prints mgmtd's reason and exits 1.",
+	  "a refused command prints mgmtd's reason and exits 1. Metadata: "
+	  "fsck (checks the namespace on the meta chain's tail, every "
+	  "replica with --all, or --server URI; exit 1 on any problem); meta "
+	  "digest (each replica's seq and namespace digest); layout get PATH, "
+	  "layout set PATH [--table T] [--chunk-size S] [--stripe N]; ns OP "
+	  "ARGS, a namespace shell on absolute paths: mkdir, create, stat, "
+	  "ls, rm, rmdir, mv, ln, symlink, readlink, setxattr PATH NAME "
+	  "VALUE, getxattr PATH NAME, rmtree, statfs, and ns load --clients N "
+	  "--ops M --seed S --log FILE (concurrent creates, renames and "
+	  "removes under /load, one log line per acknowledged operation: "
+	  "'create STATUS PATH', 'rename STATUS FROM TO', 'unlink STATUS "
+	  "PATH'). Errors name the path.",
 	  admin_opts, CLI_DAEMON },
-	{ "bench", cmd_bench, "rpc|chunk",
+	{ "bench", cmd_bench, "rpc|chunk|meta",
 	  "Measure fffs against a baseline run in the same invocation.",
 	  "fffs bench rpc measures the RPC layer over loopback: small "
 	  "requests (rate and p50/p99 latency at a concurrency) and bulk "
@@ -73,6 +94,13 @@ static const struct cli_cmd commands[] = {
 	  "a file under --dir, or one given with --connect) next to fio on the "
 	  "same file system; with --connect its --verify, --storm, --check, "
 	  "--space and --read-chunk modes drive a storage server for tests. "
+	  "fffs bench meta starts mgmtd and 3 meta servers under --dir (or "
+	  "uses the cluster --mgmtd names), creates, looks up, lists and "
+	  "removes --ops files with --clients operations in flight through "
+	  "the meta chain, and prints each rate beside two ceilings measured "
+	  "in the same run: the same operations straight on LMDB in one "
+	  "process (64 per synced commit) and an echo RPC of the same "
+	  "request size. "
 	  "Exit status 1 when a request failed or a reply was wrong.",
 	  bench_opts, CLI_DAEMON },
 	{ "lab", cmd_not_built, "up|down|status",

@@ -80,6 +80,9 @@ enum cfg_type { CFG_INT, CFG_SIZE, CFG_MS, CFG_BOOL, CFG_STR, CFG_ENUM };
 	X(mgmtd, CFG_STR, "", 0, 1024, NULL,                                   \
 	  "Address of the cluster manager, tcp://HOST:PORT (empty: none; a "   \
 	  "storage server without one serves its targets alone).")             \
+	X(metrics, CFG_STR, "", 0, 1024, NULL,                                 \
+	  "Serve Prometheus text metrics over HTTP (GET /metrics) on "         \
+	  "tcp://HOST:PORT (port 0: any free port, logged; empty: none).")     \
 	X(heartbeat_interval_ms, CFG_MS, "1000", 10, 600000, NULL,             \
 	  "How often a server heartbeats to mgmtd (renewing its lease).")      \
 	X(heartbeat_timeout_ms, CFG_MS, "10000", 100, 3600000, NULL,           \
@@ -95,6 +98,12 @@ enum cfg_type { CFG_INT, CFG_SIZE, CFG_MS, CFG_BOOL, CFG_STR, CFG_ENUM };
 	X(craq_write_timeout_ms, CFG_MS, "60000", 100, 3600000, NULL,          \
 	  "How long a chain write may wait for its chain to recover before "   \
 	  "it fails (servers), or be retried (clients).")                      \
+	X(mcli_retry_ms, CFG_MS, "100", 1, 60000, NULL,                        \
+	  "How often a meta client resends a namespace operation while the "   \
+	  "meta chain recovers or its routing info is stale.")                 \
+	X(mcli_timeout_ms, CFG_MS, "30000", 100, 3600000, NULL,                \
+	  "How long a meta client retries a namespace operation before it "    \
+	  "fails with the last error (or a timeout).")                         \
 	X(ring_entries, CFG_INT, "1024", 64, 32768, NULL,                      \
 	  "Submission queue entries of each core's io_uring.")                 \
 	X(shutdown_drain_ms, CFG_MS, "5000", 0, 600000, NULL,                  \
@@ -103,6 +112,14 @@ enum cfg_type { CFG_INT, CFG_SIZE, CFG_MS, CFG_BOOL, CFG_STR, CFG_ENUM };
 	  "LMDB map size of each target's chunk metadata (sparse).")           \
 	X(io_buffer_size, CFG_SIZE, "64M", 0, 1073741824, NULL,                \
 	  "Registered I/O buffer memory per core (storage servers).")          \
+	X(meta_map_size, CFG_SIZE, "4G", 16777216, 1099511627776, NULL,        \
+	  "LMDB map size of a meta server's namespace db (sparse).")           \
+	X(msrv_log_bytes, CFG_SIZE, "64M", 65536, 17179869184, NULL,           \
+	  "Write sets a meta server keeps in memory for its successor; a "     \
+	  "successor further behind gets a copy of the whole db.")             \
+	X(msrv_gc_rate, CFG_INT, "1000", 1, 1000000, NULL,                     \
+	  "Chunks per second a meta chain's head removes from storage for "    \
+	  "the files it garbage collects.")                                    \
 	X(agent_cut_file, CFG_STR, "", 0, 4096, NULL,                          \
 	  "Testing (needs debug_faults): while this file exists the process "  \
 	  "acts as if mgmtd were unreachable (no heartbeat, no routing).")     \

@@ -27,7 +27,7 @@
 #define TABLE_END_LEN 0xffffffffu /* digest: ends a table (no key has it) */
 
 static const char *const table_names[META_T__COUNT] = {
-	"inodes", "dirents", "xattrs", "sessions", "gc", "counters",
+	"inodes", "dirents", "xattrs", "sessions", "gc", "counters", "requests",
 };
 
 struct meta_db {
@@ -718,5 +718,97 @@ int meta_db_digest(struct meta_db *db, uint8_t out[32])
 	meta_txn_abort(t);
 	if (!rc)
 		crypto_generichash_final(&st, out, 32);
+	return rc;
+}
+
+/* ---- what a write set touches; copies ------------------------------------ */
+
+int meta_ws_touched(const void *ws, size_t len, uint64_t *seq,
+		    void (*fn)(void *arg, uint64_t ino), void *arg)
+{
+	struct ws_entry e;
+	struct unpack up;
+	uint32_t n;
+
+	if (ws_parse(ws, len, seq, &n))
+		return -FFFS_EBADFRAME;
+	unpack_init(&up, ws, len);
+	unpack_take(&up, WS_HDR_LEN);
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *k;
+		uint64_t ino = 0;
+
+		FFFS_ASSERT(ws_next(&up, &e)); /* ws_parse() checked it */
+		k = e.key;
+		if (e.table == META_T_REQUESTS)
+			continue;
+		if ((e.table == META_T_INODES || e.table == META_T_DIRENTS ||
+		     e.table == META_T_XATTRS) &&
+		    e.klen >= 8)
+			for (int b = 0; b < 8; b++)
+				ino = ino << 8 | k[b];
+		fn(arg, ino);
+	}
+	return 0;
+}
+
+int meta_txn_touched(struct meta_txn *t, uint64_t *seq,
+		     void (*fn)(void *arg, uint64_t ino), void *arg)
+{
+	struct pack pk;
+
+	if (!t->write || t->err)
+		return t->err ? t->err : -EINVAL;
+	pack_init(&pk, t->ws, WS_HDR_LEN);
+	pack_u8(&pk, WS_FORMAT);
+	pack_u64(&pk, t->seq + 1);
+	pack_u32(&pk, t->n);
+	FFFS_ASSERT(!pk.err);
+	return meta_ws_touched(t->ws, t->len, seq, fn, arg);
+}
+
+/* The applied sequence number of the copy in dir (opened read-only,
+ * without a lock file: nobody else has it yet). */
+static int copy_seq(struct meta_db *db, const char *dir, uint64_t *seq)
+{
+	struct meta_db tmp = { .dir = (char *)dir };
+	MDB_txn *txn = NULL;
+	int mrc, rc;
+
+	mrc = mdb_env_create(&tmp.env);
+	if (!mrc)
+		mrc = mdb_env_set_maxdbs(tmp.env, META_T__COUNT);
+	if (!mrc)
+		mrc = mdb_env_open(tmp.env, dir, MDB_RDONLY | MDB_NOLOCK, 0600);
+	if (!mrc)
+		mrc = mdb_txn_begin(tmp.env, NULL, MDB_RDONLY, &txn);
+	if (!mrc)
+		mrc = mdb_dbi_open(txn, table_names[META_T_COUNTERS], 0,
+				   &tmp.dbi[META_T_COUNTERS]);
+	rc = mrc ? db_err(mrc) : seq_read(&tmp, txn, seq);
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(tmp.env);
+	return rc;
+}
+
+int meta_db_copy(struct meta_db *db, const char *dir, uint64_t *seq, char *err,
+		 size_t errlen)
+{
+	int mrc, rc;
+
+	*seq = 0;
+	mrc = mdb_env_copy2(db->env, dir, MDB_CP_COMPACT);
+	if (mrc) {
+		snprintf(err, errlen,
+			 "cannot copy the namespace db '%s' to '%s': %s",
+			 db->dir, dir, mdb_strerror(mrc));
+		return db_err(mrc);
+	}
+	rc = copy_seq(db, dir, seq);
+	if (rc)
+		snprintf(err, errlen,
+			 "cannot read the sequence number of the copy '%s': %s",
+			 dir, fffs_strerror(rc));
 	return rc;
 }

@@ -22,8 +22,11 @@
  * parent big-endian, u64 hash of the name big-endian, then the name
  * bytes; a directory's entries are one range), xattrs (key: u64 ino
  * big-endian, then the name), sessions (key: u64 session id), gc (key:
- * u64 due time in ns big-endian, u64 ino), and the counters (next inode
- * id, next session id, the layout cursor, the applied sequence number).
+ * u64 due time in ns big-endian, u64 ino), the counters (next inode
+ * id, next session id, the layout cursor, the applied sequence number),
+ * and the requests (key: u64 client big-endian, u64 request id
+ * big-endian; the value is the encoded reply a meta server gave to that
+ * change, so that a retry is answered, not executed again: meta/msrv.h).
  * Values are encoded by meta/ns.c with net/pack.h; db.c treats them as
  * bytes. The hash in a dirent key puts a directory's entries in hash
  * order, so that a 64-bit readdir cookie can be a stable position
@@ -62,6 +65,7 @@ enum meta_table {
 	META_T_SESSIONS,
 	META_T_GC,
 	META_T_COUNTERS,
+	META_T_REQUESTS,
 	META_T__COUNT
 };
 
@@ -116,6 +120,31 @@ int meta_scan(struct meta_txn *t, enum meta_table tb, const void *start,
 	      void *arg);
 
 int meta_db_apply(struct meta_db *db, const void *ws, size_t len);
+
+/* The inodes a write set touches, for a replica's dirty tracking: fn(arg,
+ * ino) for the first 8 key bytes (big-endian) of each entry of the
+ * inodes, dirents and xattrs tables (a dirent: its parent), fn(arg, 0)
+ * for entries of the sessions, gc and counters tables ("the counters":
+ * statfs and friends), nothing for the requests table. The same inode may
+ * be given more than once. 0 and *seq, or -FFFS_EBADFRAME (malformed:
+ * fn was not called). */
+int meta_ws_touched(const void *ws, size_t len, uint64_t *seq,
+		    void (*fn)(void *arg, uint64_t ino), void *arg);
+
+/* The same for a write transaction before it commits (its write set so
+ * far, *seq the one it will take): a replica marks what it is about to
+ * publish before readers can see it. -EINVAL for a read-only one; the
+ * error of an aborted one. */
+int meta_txn_touched(struct meta_txn *t, uint64_t *seq,
+		     void (*fn)(void *arg, uint64_t ino), void *arg);
+
+/* A consistent copy of the whole environment (compacted: LMDB's
+ * mdb_env_copy2 with MDB_CP_COMPACT) into dir, which must exist and hold
+ * no data.mdb yet: dir/data.mdb. *seq is the applied sequence number of
+ * the copy (read back from it). Writers may go on meanwhile. 0, or
+ * -errno with err naming the directory. */
+int meta_db_copy(struct meta_db *db, const char *dir, uint64_t *seq, char *err,
+		 size_t errlen);
 
 /* Every table's keys and values, in order, into one SHA-256-like digest
  * (crypto_generichash of libsodium, 32 bytes): replicas with the same

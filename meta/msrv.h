@@ -60,17 +60,38 @@
  * that comes back may hold write sets nobody else has (it was a head that
  * died before forwarding them).
  *
- * GC and truncation (head only, on the executor thread between batches):
- * ns_gc_next() inodes get their chunks removed on storage (the file's
- * chains from its layout, every index up to its size, through
- * chain/craq_cli.h, at most msrv_gc_rate chunks per second), retried until
- * done, then ns_gc_done(). A setattr that shrinks a file trims its chunks
- * past the new size before the change commits. Sessions of clients mgmtd
- * no longer lists are pruned (ns_sessions_prune).
+ * GC and truncation (head only; each ns_gc_next() / ns_gc_done() step is
+ * a job of the executor thread, queued between batches, and replicated
+ * like a batch): ns_gc_next() inodes get their chunks removed on storage
+ * (the file's chains from its layout, every index up to its size, through
+ * chain/craq_cli.h on core 0, at most msrv_gc_rate chunks per second),
+ * retried until done, then ns_gc_done(). A setattr that shrinks a file
+ * trims its chunks past the new size (on the request's core) before it is
+ * queued, so before the change commits; a failed trim fails the setattr.
+ * Sessions of clients mgmtd no longer lists are pruned
+ * (ns_sessions_prune).
  *
  * Admin: ADM_META_FSCK runs ns_fsck() on a read transaction,
  * ADM_META_DIGEST gives meta_db_digest() and the applied seq (replicas
  * compare equal at the same seq).
+ *
+ * Decisions. Formatting: every replica formats its own empty db the same
+ * way (ns_format: root 0755 root:root, layout table 0, time 0), so that
+ * all start byte-identical at seq 1; the LMDB directory is
+ * state_dir/db. Restarts: a replica that starts and finds itself serving
+ * in the routing info (it came back within its lease) reports itself
+ * offline and serves nothing until mgmtd has shown it in another state:
+ * it may have lost write sets, or hold some nobody else has, so it
+ * always comes back through a copy. The copy is made on the executor
+ * thread (so it is at one seq; changes wait meanwhile) and held in memory
+ * by the sender while it is sent. Requests table entries of a client
+ * that never comes back stay (ack_floor is the only pruning).
+ *
+ * Sessions are pruned for clients whose node (client id >> 16, the way
+ * fffs mount numbers its clients) mgmtd lists as a client node that is
+ * down; a client id that names no listed node is left alone. A
+ * shrinking setattr trims the chunks up to the size meta knows (a
+ * writer's chunks past it that it has not reported stay until gc).
  */
 #ifndef META_MSRV_H
 #define META_MSRV_H

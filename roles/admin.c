@@ -10,6 +10,7 @@
 #include "mgmt/routing.h"
 #include "net/pack.h"
 #include "net/rpc.h"
+#include "roles/admin_meta.h"
 #include "roles/roles.h"
 
 #define MAX_WORDS 6
@@ -21,6 +22,22 @@ const struct cli_opt admin_opts[] = {
 	{ "role", "ROLE",
 	  "table create: whose targets the chains take: storage (default) or "
 	  "meta (the meta chain)." },
+	{ "server", "URI",
+	  "fsck: ask this meta server (default: the meta chain's tail)." },
+	{ "all", NULL, "fsck: ask every serving replica of the meta chain." },
+	{ "table", "T", "layout set: the chain table of new files." },
+	{ "chunk-size", "S",
+	  "layout set: chunk size (a power of two, 64K..64M)." },
+	{ "stripe", "N", "layout set: chains each new file spreads over." },
+	{ "mode", "OCTAL",
+	  "ns mkdir / create: permission bits (default 755 / 644)." },
+	{ "page", "N", "ns ls: entries per readdir request (default 1024)." },
+	{ "clients", "N", "ns load: concurrent workers (default 4)." },
+	{ "ops", "M", "ns load: operations in all (default 1000)." },
+	{ "seed", "S", "ns load: random seed (default 1)." },
+	{ "log", "FILE",
+	  "ns load: append one line per acknowledged operation (default: "
+	  "stdout)." },
 	{ NULL, NULL, NULL },
 };
 
@@ -29,7 +46,8 @@ struct admin {
 	int nwords;
 	bool json;
 	uint64_t chains, replicas;
-	uint8_t role; /* table create: ROLE_STORAGE or ROLE_META */
+	uint8_t role;	     /* table create: ROLE_STORAGE or ROLE_META */
+	struct ameta_args m; /* fsck, meta, layout, ns */
 	/* the request */
 	uint16_t type;
 	uint8_t body[64];
@@ -534,6 +552,8 @@ static int run(struct admin *a)
 
 	if (!strcmp(a->words[0], "init"))
 		return cmd_init(a);
+	if (ameta_is_cmd(a->words[0]))
+		return ameta_run(&a->m, a->words, a->nwords, a->json);
 	for (size_t i = 0; i < FFFS_ARRAY_LEN(views); i++) {
 		if (strcmp(a->words[0], views[i]) || a->nwords != 1)
 			continue;
@@ -554,7 +574,10 @@ static int run(struct admin *a)
 
 int cmd_admin(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	struct admin a = { .chains = 1, .replicas = 3, .role = ROLE_STORAGE };
+	struct admin a = { .chains = 1,
+			   .replicas = 3,
+			   .role = ROLE_STORAGE,
+			   .m = AMETA_ARGS_INIT };
 	struct cli_parse p;
 	int rc;
 
@@ -568,6 +591,8 @@ int cmd_admin(const struct cli_cmd *cmd, int argc, char **argv)
 			rc = cli_u64(&p, 1, RT_CHAIN_MAX, &a.replicas);
 		else if (cli_is(&p, "role"))
 			rc = role_arg(&p, &a.role);
+		else if (p.opt && (rc = ameta_opt(&p, &a.m)) != 1)
+			; /* a metadata command's option */
 		else if (a.nwords < MAX_WORDS)
 			a.words[a.nwords++] = p.val;
 		else

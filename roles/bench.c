@@ -118,6 +118,12 @@ const struct cli_opt bench_opts[] = {
 	  "chunk --table: read every chunk of every chain of the table from "
 	  "every serving member and compare them byte for byte; prints a "
 	  "line per chain, exit 1 on any difference or pending version." },
+	{ "clients", "N",
+	  "meta: namespace operations in flight, each client in its own "
+	  "directory (default 64)." },
+	{ "ops", "N",
+	  "meta: files created, looked up, listed and removed (default "
+	  "20000)." },
 	{ NULL, NULL, NULL },
 };
 
@@ -169,6 +175,8 @@ static int parse_opt(struct cli_parse *p, struct bench_args *a)
 		  UINT32_MAX },
 		{ "writers", offsetof(struct bench_args, writers), 0, 1024 },
 		{ "readers", offsetof(struct bench_args, readers), 0, 1024 },
+		{ "clients", offsetof(struct bench_args, clients), 1, 4096 },
+		{ "ops", offsetof(struct bench_args, ops), 1, 100000000 },
 	};
 	bool takes_n = a->verify_takes_n;
 
@@ -238,13 +246,15 @@ static int check_args(const struct bench_args *a)
 	const char *why = NULL;
 
 	if (!a->what)
-		why = "which benchmark? (rpc, chunk)";
+		why = "which benchmark? (rpc, chunk, meta)";
+	else if (!strcmp(a->what, "meta"))
+		why = NULL;
 	else if (!strcmp(a->what, "chunk") && a->table)
 		why = bench_chain_check_args(a);
 	else if (!strcmp(a->what, "chunk"))
 		why = bench_chunk_check_args(a);
 	else if (strcmp(a->what, "rpc"))
-		why = "unknown benchmark (this build has: rpc, chunk)";
+		why = "unknown benchmark (this build has: rpc, chunk, meta)";
 	else if (a->size > 1 << 20 || a->verify_n)
 		why = a->verify_n ? "--verify takes no number (see --requests)"
 				  : "--size is at most 1M";
@@ -276,7 +286,9 @@ int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv)
 				.bulk_depth = 4,
 				.requests = 10000,
 				.count = 10,
-				.interval_ms = 100 };
+				.interval_ms = 100,
+				.clients = 64,
+				.ops = 20000 };
 	struct cli_parse p;
 	int rc;
 
@@ -294,6 +306,8 @@ int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv)
 	rc = role_net_setup("bench", ROLE_BENCH);
 	if (rc)
 		return rc;
+	if (!strcmp(a.what, "meta"))
+		return bench_meta(&a);
 	if (!strcmp(a.what, "chunk") && a.table)
 		return bench_chain(&a);
 	if (!strcmp(a.what, "chunk") && a.replication)

@@ -28,6 +28,8 @@ struct bench_args {
 	const char *history;
 	bool workload, verify_replicas, write_chunk_set;
 	bool verify_takes_n; /* parsing: the word after --verify is N */
+	/* meta (roles/bench_meta.c) */
+	uint64_t clients, ops;
 };
 
 #define BENCH_MAX_ROUNDS 16
@@ -55,6 +57,8 @@ int bench_replicas(const struct bench_args *a);
 /* Why the options do not make a chunk run, or NULL. */
 const char *bench_chunk_check_args(const struct bench_args *a);
 int bench_rpc_client(const struct bench_args *a);
+/* bench meta: namespace operations over the meta chain (roles/bench_meta.c). */
+int bench_meta(const struct bench_args *a);
 
 /* Plain blocking TCP over loopback, same sizes and depth. */
 int bench_tcp_small(const struct bench_args *a, struct bench_result *r);

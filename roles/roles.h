@@ -11,13 +11,19 @@
 
 extern const struct cli_opt admin_opts[];
 extern const struct cli_opt bench_opts[];
+extern const struct cli_opt meta_opts[];
 extern const struct cli_opt mgmtd_opts[];
+extern const struct cli_opt lab_opts[];
+extern const struct cli_opt mount_opts[];
 extern const struct cli_opt no_opts[];
 extern const struct cli_opt storage_opts[];
 
 int cmd_admin(const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_bench(const struct cli_cmd *cmd, int argc, char **argv);
+int cmd_meta(const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_mgmtd(const struct cli_cmd *cmd, int argc, char **argv);
+int cmd_lab(const struct cli_cmd *cmd, int argc, char **argv);
+int cmd_mount(const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_storage(const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_version(const struct cli_cmd *cmd, int argc, char **argv);
 /* The roles of later milestones: say so and exit 2. */

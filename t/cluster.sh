@@ -6,6 +6,7 @@
 #	cl_kill9 2; cl_storage 2     # SIGKILL node 2, start it again
 #	cl_wait_ok 30                # every chain ok again
 #	cl_members 1                 # "65537:serving 131073:serving ..."
+#	cl_meta 11                   # meta node 11 (target 11 << 16)
 #
 # Processes are named mgmtd, and sN, sN.2, sN.3... for node N (each start
 # a new name). Leases are short (CL_LEASE_MS, default 3000), heartbeats
@@ -50,6 +51,23 @@ cl_storage() {
 	t_start "$name" "$FFFS" storage "${targets[@]}" \
 		--state-dir "$T_DIR/n$n/state" --listen tcp://127.0.0.1:0 \
 		--node-id "$n" --mgmtd "$MGMTD" --cores 2 $CL "$@"
+}
+
+# cl_meta N [EXTRA...]: start (again) meta node N (node ids 11, 12, 13...
+# so that they do not clash with storage nodes 1..3), whose one target is
+# N << 16, with its namespace db in $T_DIR/nN/meta.
+cl_meta() {
+	local n=$1 run name
+	shift
+	run=$((${CL_RUNS[$n]:-0} + 1))
+	CL_RUNS[$n]=$run
+	name=m$n
+	[ "$run" -gt 1 ] && name=m$n.$run
+	CL_NAME[$n]=$name
+	mkdir -p "$T_DIR/n$n"
+	t_start "$name" "$FFFS" meta --state-dir "$T_DIR/n$n/meta" \
+		--listen tcp://127.0.0.1:0 --node-id "$n" --mgmtd "$MGMTD" \
+		--cores 2 $CL "$@"
 }
 
 # cl_admin ARGS...: fffs admin against the cluster (stdout).
@@ -128,7 +146,7 @@ cl_node_of() {
 	echo $(($1 >> 16))
 }
 
-# cl_kill9 N: SIGKILL storage node N's current run.
+# cl_kill9 N: SIGKILL node N's current run (storage or meta).
 cl_kill9() {
 	local name=${CL_NAME[$1]}
 	kill -KILL "$(t_pid "$name")" 2>/dev/null

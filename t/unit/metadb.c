@@ -1,12 +1,14 @@
 /* t/unit/metadb.c - the namespace's LMDB environment: put, get, delete and
  * scan, the write set's encoding, applying it on a second db (same
  * digest), refusing malformed and out-of-sequence write sets, a full map,
- * syncing and META_DB_NOSYNC, reopening. */
+ * syncing and META_DB_NOSYNC, reopening, the requests table, the inodes
+ * a write set touches, a consistent copy of the environment. */
 #include <ftw.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -475,6 +477,106 @@ static int rm_one(const char *p, const struct stat *st, int flag,
 	return remove(p);
 }
 
+struct touched {
+	uint64_t ino[16];
+	int n;
+};
+
+static void touched_one(void *arg, uint64_t ino)
+{
+	struct touched *t = arg;
+
+	if (t->n < 16)
+		t->ino[t->n++] = ino;
+}
+
+static void be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* The requests table, meta_ws_touched() and meta_db_copy(). */
+static void test_touched_copy(void)
+{
+	struct meta_db *a = open_db("tc", 0, META_DB_NOSYNC), *c;
+	uint8_t k[20], d1[32], d2[32];
+	struct touched tt = { { 0 }, 0 };
+	char err[256], *dir;
+	struct meta_txn *t;
+	struct meta_ws ws;
+	uint64_t seq;
+
+	ok(a != NULL, "a db for the requests table and copies");
+	if (!a)
+		return;
+	meta_txn_begin(a, true, &t);
+	be64(k, 7);
+	memcpy(k + 8, "name", 4);
+	meta_put(t, META_T_INODES, k, 8, "i", 1);
+	be64(k, 9);
+	meta_put(t, META_T_DIRENTS, k, 12, "d", 1);
+	be64(k, 11);
+	meta_put(t, META_T_XATTRS, k, 12, "x", 1);
+	put_s(t, META_T_SESSIONS, "s", "1");
+	be64(k, 5);
+	be64(k + 8, 1);
+	is_int(meta_put(t, META_T_REQUESTS, k, 16, "reply", 5), 0,
+	       "a put into the requests table");
+	put_s(t, META_T_COUNTERS, "next", "2");
+	is_int(meta_txn_touched(t, &seq, touched_one, &tt), 0,
+	       "meta_txn_touched before the commit");
+	ok(seq == meta_db_seq(a) + 1 && tt.n == 5 && tt.ino[0] == 7 &&
+		   tt.ino[1] == 9 && tt.ino[2] == 11 && tt.ino[3] == 0,
+	   "... gives the seq it will take and the same inodes");
+	tt.n = 0;
+	is_int(meta_txn_commit(t, &ws), 0, "committed");
+	is_int(meta_ws_touched(ws.buf, ws.len, &seq, touched_one, &tt), 0,
+	       "meta_ws_touched");
+	is_int(seq, ws.seq, "... gives the write set's seq");
+	ok(tt.n == 5 && tt.ino[0] == 7 && tt.ino[1] == 9 && tt.ino[2] == 11 &&
+		   tt.ino[3] == 0 && tt.ino[4] == 0,
+	   "... the inode of the inodes, dirents (parent) and xattrs "
+	   "entries, 0 for sessions and counters, nothing for requests");
+	ws.buf[0] = 9;
+	is_int(meta_ws_touched(ws.buf, ws.len, &seq, touched_one, &tt),
+	       -FFFS_EBADFRAME, "a malformed write set is refused");
+	meta_ws_release(&ws);
+
+	dir = path("tc-copy");
+	ok(mkdir(dir, 0700) == 0, "an empty directory for the copy");
+	is_int(meta_db_copy(a, dir, &seq, err, sizeof(err)), 0, "meta_db_copy");
+	is_int(seq, meta_db_seq(a), "... at the db's seq");
+	is_int(meta_db_copy(a, dir, &seq, err, sizeof(err)) < 0, 1,
+	       "a second copy into the same directory fails");
+	ok(strstr(err, "tc-copy") != NULL, "... naming it");
+	c = NULL;
+	is_int(meta_db_open(dir, 0, META_DB_NOSYNC, &c, err, sizeof(err)), 0,
+	       "the copy opens as a db");
+	if (c) {
+		is_int(meta_db_seq(c), meta_db_seq(a), "... at the same seq");
+		meta_db_digest(a, d1);
+		meta_db_digest(c, d2);
+		ok(!memcmp(d1, d2, 32), "... with the same digest");
+		meta_txn_begin(c, false, &t);
+		be64(k, 5);
+		be64(k + 8, 1);
+		{
+			const void *v;
+			size_t vlen;
+
+			ok(meta_get(t, META_T_REQUESTS, k, 16, &v, &vlen) ==
+					   0 &&
+				   vlen == 5 && !memcmp(v, "reply", 5),
+			   "... holding the requests table");
+		}
+		meta_txn_abort(t);
+		meta_db_close(c);
+	}
+	free(dir);
+	meta_db_close(a);
+}
+
 int main(void)
 {
 	struct meta_db *a, *b;
@@ -498,6 +600,7 @@ int main(void)
 	test_apply();
 	test_full();
 	test_sync();
+	test_touched_copy();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }

@@ -1,0 +1,591 @@
+/* meta/msrv_gc.c - garbage collection at the meta chain's head
+ * (meta/msrv.h): the inodes ns_gc_next() gives (on the executor thread,
+ * each step a replicated commit) get their chunks removed on storage
+ * through the chain client (core 0), at most msrv_gc_rate chunks a
+ * second, and then leave the db with ns_gc_done(). An inode whose chunks
+ * cannot all be removed stays in gc and is tried again later. Only the
+ * head, with its lease, collects; a new head picks up where the old one
+ * stopped (gc state is in the db).
+ *
+ * Truncation: a SETATTR that shrinks a file of a chain table has, at
+ * the head and before it is queued for the executor, the chunks past the
+ * new size removed and the one the new size ends in truncated (as far as
+ * the size meta knows; TRIM_WINDOW at a time, on the request's core). If
+ * that fails, the SETATTR fails with that error and nothing commits.
+ *
+ * Sessions: every PRUNE_NS the head closes (ns_sessions_prune) the write
+ * sessions of clients whose node (client id >> 16, as fffs mount numbers
+ * its clients) mgmtd lists as a client node that is down. A client whose
+ * node is not listed at all (tools with random client ids) is left
+ * alone. */
+#define LOG_SUBSYS "msrv"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/config.h"
+#include "chain/craq_cli.h"
+#include "meta/msrv_int.h"
+#include "meta/ns_int.h"
+#include "net/auth.h"
+
+#define GC_WINDOW   16		  /* chunk removes in flight */
+#define GC_IDLE_NS  500000000ull  /* look for due inodes this often */
+#define GC_RETRY_NS 2000000000ull /* after a failure */
+#define TRIM_WINDOW 8
+#define PRUNE_NS    5000000000ull /* look for sessions to prune */
+#define PRUNE_MAX   64		  /* clients pruned per step */
+#define DOWN_MAX    1024	  /* down client nodes considered */
+
+struct msrv_gc {
+	struct craq_client cl;
+	struct loop_timer timer;
+	bool busy; /* a step is under way */
+	struct ns_attr a;
+	uint32_t chains[1024]; /* the table's chains, for this inode */
+	uint32_t nchains;
+	uint64_t nchunks, next, done;
+	unsigned inflight;
+	int failed;
+	uint64_t next_ns; /* rate limit: when the next remove may start */
+	struct craq_write w[GC_WINDOW];
+	uint64_t removed, collected;
+	struct loop_timer prune_timer;
+	bool pruning;
+};
+
+static void gc_step(struct core *c, struct msrv *s);
+static void gc_issue(struct core *c, struct msrv *s);
+
+/* ---- the executor side --------------------------------------------------- */
+
+struct prune_scan {
+	const uint32_t *down;
+	size_t ndown;
+	uint64_t clients[PRUNE_MAX];
+	int n;
+};
+
+static int prune_one(void *arg, const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	struct prune_scan *p = arg;
+	struct ns_session se;
+	uint64_t node;
+
+	if (ns_session_decode(val, vlen, &se))
+		return 0; /* fsck's business */
+	node = se.client >> 16;
+	for (int i = 0; i < p->n; i++)
+		if (p->clients[i] == se.client)
+			return 0;
+	for (size_t i = 0; i < p->ndown; i++)
+		if (p->down[i] == node) {
+			p->clients[p->n++] = se.client;
+			return p->n == PRUNE_MAX;
+		}
+	return 0;
+}
+
+/* j->in: the down client nodes (u32 each). */
+static void prune_run(struct msrv *s, struct msrv_job *j)
+{
+	struct prune_scan p = { .down = (const uint32_t *)(void *)j->in,
+				.ndown = j->in_len / sizeof(uint32_t) };
+	uint64_t now = msrv_realtime_ns();
+	struct meta_ws ws = { 0 };
+	struct meta_txn *t;
+	int rc, total = 0;
+
+	pthread_rwlock_rdlock(&s->db_lock);
+	rc = meta_txn_begin(s->db, true, &t);
+	if (!rc) {
+		rc = meta_scan(t, META_T_SESSIONS, NULL, 0, NULL, 0, prune_one,
+			       &p);
+		rc = rc < 0 ? rc : 0;
+		for (int i = 0; !rc && i < p.n; i++) {
+			int n = ns_sessions_prune(t, p.clients[i], now);
+
+			rc = n < 0 ? n : 0;
+			total += n > 0 ? n : 0;
+			if (n > 0)
+				log_info("pruned %d sessions of client %llx: "
+					 "mgmtd shows its node %llu down",
+					 n, (unsigned long long)p.clients[i],
+					 (unsigned long long)(p.clients[i] >>
+							      16));
+		}
+		if (!rc && p.n)
+			rc = msrv_exec_commit(s, t, &ws);
+		else
+			meta_txn_abort(t);
+		meta_ws_release(&ws);
+	}
+	pthread_rwlock_unlock(&s->db_lock);
+	if (rc)
+		log_warn("cannot prune the sessions of down clients: %s",
+			 fffs_strerror(rc));
+	j->status = rc ? rc : total;
+	msrv_answer_now(j, 0);
+}
+
+void msrv_gc_run(struct msrv *s, struct msrv_job *j)
+{
+	struct meta_txn *t;
+	struct meta_ws ws = { 0 };
+	int rc;
+
+	if (!msrv_still_head(s, j->chain_ver))
+		return msrv_answer_now(j, -FFFS_ENOTHEAD);
+	if (j->kind == JOB_PRUNE)
+		return prune_run(s, j);
+	pthread_rwlock_rdlock(&s->db_lock);
+	rc = meta_txn_begin(s->db, true, &t);
+	if (!rc) {
+		if (j->kind == JOB_GC_NEXT)
+			rc = ns_gc_next(t, msrv_realtime_ns(), &j->attr);
+		else
+			rc = ns_gc_done(t, j->attr.ino);
+		if (rc == 0 || rc == -EAGAIN) {
+			int crc = msrv_exec_commit(s, t, &ws);
+
+			rc = crc ? crc : rc;
+			meta_ws_release(&ws);
+		} else {
+			meta_txn_abort(t);
+		}
+	}
+	pthread_rwlock_unlock(&s->db_lock);
+	j->status = rc;
+	msrv_answer_now(j, 0);
+}
+
+/* ---- core 0 -------------------------------------------------------------- */
+
+static void gc_later(struct core *c, struct msrv *s, uint64_t ns)
+{
+	struct msrv_gc *g = s->gc;
+
+	g->busy = false;
+	core_timer_del(c, &g->timer);
+	core_timer_add(c, &g->timer, ns);
+}
+
+static void gc_push(struct core *c, struct msrv *s, enum msrv_job_kind k,
+		    void (*done)(struct core *c, struct msrv_job *j))
+{
+	struct msrv_job *j = xcalloc(1, sizeof(*j));
+
+	pthread_mutex_lock(&s->mu);
+	j->chain_ver = s->chain_ver;
+	pthread_mutex_unlock(&s->mu);
+	j->kind = k;
+	j->c = c;
+	j->done = done;
+	j->attr = s->gc->a;
+	msrv_exec_push(s, j);
+}
+
+static void gc_done_done(struct core *c, struct msrv_job *j)
+{
+	struct msrv *s = msrv_g;
+	struct msrv_gc *g = s->gc;
+	int rc = j->status;
+
+	msrv_job_free(j);
+	if (rc) {
+		log_warn("gc: inode %llu: cannot drop it: %s",
+			 (unsigned long long)g->a.ino, fffs_strerror(rc));
+		return gc_later(c, s, GC_RETRY_NS);
+	}
+	g->collected++;
+	log_debug("gc: inode %llu collected (%llu chunks removed)",
+		  (unsigned long long)g->a.ino, (unsigned long long)g->nchunks);
+	gc_later(c, s, 0);
+}
+
+static void chunk_done(struct core *c, struct craq_write *w)
+{
+	struct msrv *s = msrv_g;
+	struct msrv_gc *g = s->gc;
+
+	g->inflight--;
+	g->done++;
+	if (w->status && w->status != -ENOENT && !g->failed) {
+		g->failed = w->status;
+		log_warn("gc: inode %llu: cannot remove chunk %u on chain "
+			 "%u: %s; trying again later",
+			 (unsigned long long)g->a.ino, w->chunk.index, w->chain,
+			 fffs_strerror(w->status));
+	} else if (!w->status) {
+		g->removed++;
+	}
+	gc_issue(c, s);
+}
+
+static struct craq_write *free_slot(struct msrv_gc *g)
+{
+	for (int i = 0; i < GC_WINDOW; i++)
+		if (!g->w[i].done)
+			return &g->w[i];
+	return NULL;
+}
+
+static void slot_done(struct core *c, struct craq_write *w)
+{
+	w->done = NULL;
+	chunk_done(c, w);
+}
+
+/* Start removes while the window and the rate allow. */
+static void gc_issue(struct core *c, struct msrv *s)
+{
+	struct msrv_gc *g = s->gc;
+	uint64_t gap = 1000000000ull / (uint64_t)config_int(CFG_msrv_gc_rate);
+	struct craq_write *w;
+
+	while (!g->failed && g->next < g->nchunks && (w = free_slot(g))) {
+		uint64_t now = now_ns();
+
+		if (now < g->next_ns) {
+			core_timer_del(c, &g->timer);
+			core_timer_add(c, &g->timer, g->next_ns - now);
+			return;
+		}
+		g->next_ns = (g->next_ns > now - gap ? g->next_ns : now) + gap;
+		memset(w, 0, sizeof(*w));
+		w->kind = CRAQ_CLI_REMOVE;
+		w->chain = g->chains[ns_chunk_chain(&g->a.layout, g->nchains,
+						    g->next)];
+		w->chunk = (struct chunk_id){ g->a.ino, (uint32_t)g->next };
+		w->done = slot_done;
+		g->next++;
+		g->inflight++;
+		if (craq_write_start(&g->cl, w)) {
+			w->status = -EINVAL;
+			slot_done(c, w);
+			return;
+		}
+	}
+	if (g->inflight)
+		return;
+	if (g->failed)
+		return gc_later(c, s, GC_RETRY_NS);
+	if (g->next >= g->nchunks)
+		gc_push(c, s, JOB_GC_DONE, gc_done_done);
+}
+
+/* The chains of the file's table, from the routing info; 0, or -ENOENT
+ * when the table is unknown (the inode waits). */
+static int table_chains(struct msrv_gc *g)
+{
+	struct routing *r = agent_routing();
+	const struct rt_table *tb =
+		r ? routing_table(r, g->a.layout.table) : NULL;
+	int rc = 0;
+
+	if (!tb || !tb->n || tb->n > FFFS_ARRAY_LEN(g->chains)) {
+		rc = -ENOENT;
+	} else {
+		g->nchains = tb->n;
+		memcpy(g->chains, tb->chains, tb->n * sizeof(*g->chains));
+	}
+	routing_unref(r);
+	return rc;
+}
+
+static void gc_next_done(struct core *c, struct msrv_job *j)
+{
+	struct msrv *s = msrv_g;
+	struct msrv_gc *g = s->gc;
+	int rc = j->status;
+	uint64_t cs;
+
+	g->a = j->attr;
+	msrv_job_free(j);
+	log_debug("gc: the next inode: %s", rc ? fffs_strerror(rc) : "one");
+	if (rc == -EAGAIN)
+		return gc_later(c, s, 0);
+	if (rc) {
+		if (rc != -ENOENT && rc != -FFFS_ENOTHEAD)
+			log_warn("gc: cannot take the next inode: %s",
+				 fffs_strerror(rc));
+		return gc_later(c, s, rc == -ENOENT ? GC_IDLE_NS : GC_RETRY_NS);
+	}
+	cs = g->a.layout.chunk_size;
+	g->nchunks = S_ISREG(g->a.mode) && g->a.layout.table && cs
+			     ? (g->a.size + cs - 1) / cs
+			     : 0;
+	g->next = g->done = 0;
+	g->failed = 0;
+	if (g->nchunks && table_chains(g)) {
+		log_warn("gc: inode %llu: chain table %u is not in the "
+			 "routing info; its chunks wait",
+			 (unsigned long long)g->a.ino, g->a.layout.table);
+		return gc_later(c, s, GC_RETRY_NS);
+	}
+	gc_issue(c, s);
+}
+
+static void gc_step(struct core *c, struct msrv *s)
+{
+	struct msrv_gc *g = s->gc;
+	bool head;
+
+	if (g->busy) { /* a rate-limit pause of the current inode */
+		if (g->nchunks && g->next < g->nchunks)
+			gc_issue(c, s);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	head = s->head && !s->fresh;
+	pthread_mutex_unlock(&s->mu);
+	if (!head || !agent_serving_allowed() || loop_stopping(c)) {
+		log_trace("gc: not the head with a lease");
+		return gc_later(c, s, GC_IDLE_NS);
+	}
+	g->busy = true;
+	gc_push(c, s, JOB_GC_NEXT, gc_next_done);
+}
+
+static void gc_timer(struct core *c, struct loop_timer *t)
+{
+	gc_step(c, msrv_g);
+}
+
+/* ---- sessions of down clients (core 0) ---------------------------------- */
+
+static void prune_done(struct core *c, struct msrv_job *j)
+{
+	struct msrv *s = msrv_g;
+
+	s->gc->pruning = false;
+	msrv_job_free(j);
+}
+
+static void prune_push(struct core *c, struct msrv *s, uint32_t *down, size_t n)
+{
+	struct msrv_job *j = xcalloc(1, sizeof(*j));
+
+	pthread_mutex_lock(&s->mu);
+	j->chain_ver = s->chain_ver;
+	pthread_mutex_unlock(&s->mu);
+	j->kind = JOB_PRUNE;
+	j->c = c;
+	j->done = prune_done;
+	j->in = (uint8_t *)down;
+	j->in_len = n * sizeof(*down);
+	s->gc->pruning = true;
+	msrv_exec_push(s, j);
+}
+
+static void prune_timer(struct core *c, struct loop_timer *t)
+{
+	struct msrv *s = msrv_g;
+	struct msrv_gc *g = s->gc;
+	struct routing *r = agent_routing();
+	uint32_t *down = NULL;
+	size_t n = 0;
+	bool head;
+
+	core_timer_add(c, &g->prune_timer, PRUNE_NS);
+	pthread_mutex_lock(&s->mu);
+	head = s->head && !s->fresh;
+	pthread_mutex_unlock(&s->mu);
+	for (uint32_t i = 0; r && head && i < r->nnodes && n < DOWN_MAX; i++)
+		if (r->nodes[i].role == ROLE_CLIENT &&
+		    r->nodes[i].status == RT_NODE_DOWN) {
+			down = xrealloc(down, (n + 1) * sizeof(*down));
+			down[n++] = r->nodes[i].id;
+		}
+	routing_unref(r);
+	if (!n || g->pruning || !agent_serving_allowed() || loop_stopping(c))
+		free(down);
+	else
+		prune_push(c, s, down, n);
+}
+
+/* ---- trimming a shrinking file (the request's core) -------------------- */
+
+struct trim {
+	struct msrv_job *j;
+	struct craq_client *cl;
+	struct ns_layout l;
+	uint32_t chains[1024], nchains;
+	uint64_t ino, next, end; /* chunks next..end-1 go */
+	uint64_t cut;		 /* the chunk the new size ends in */
+	uint32_t cut_len;
+	bool cut_pending;
+	unsigned inflight;
+	int failed;
+	struct craq_write w[TRIM_WINDOW];
+};
+
+static struct craq_client *trim_cl[256];
+
+static void trim_cl_exit(struct core *c, void *arg)
+{
+	struct craq_client *cl = trim_cl[core_id(c)];
+
+	if (cl)
+		craq_client_release(cl);
+	free(cl);
+	trim_cl[core_id(c)] = NULL;
+}
+
+static struct craq_client *trim_client(struct core *c)
+{
+	int id = core_id(c);
+
+	FFFS_ASSERT(id >= 0 && id < (int)FFFS_ARRAY_LEN(trim_cl));
+	if (!trim_cl[id]) {
+		trim_cl[id] = xcalloc(1, sizeof(*trim_cl[id]));
+		craq_client_init(trim_cl[id], c);
+		core_on_exit(c, trim_cl_exit, NULL);
+	}
+	return trim_cl[id];
+}
+
+static void trim_issue(struct core *c, struct trim *tr);
+
+static void trim_one_done(struct core *c, struct craq_write *w)
+{
+	struct trim *tr = w->data ? (struct trim *)(void *)w->data : NULL;
+
+	FFFS_ASSERT(tr);
+	w->done = NULL;
+	tr->inflight--;
+	if (w->status && w->status != -ENOENT && !tr->failed) {
+		tr->failed = w->status;
+		log_warn("truncate of inode %llu: chunk %u on chain %u: %s",
+			 (unsigned long long)tr->ino, w->chunk.index, w->chain,
+			 fffs_strerror(w->status));
+	}
+	trim_issue(c, tr);
+}
+
+static void trim_issue(struct core *c, struct trim *tr)
+{
+	struct craq_write *w = NULL;
+
+	for (int i = 0; !tr->failed && i < TRIM_WINDOW; i++) {
+		uint64_t idx;
+
+		if (tr->w[i].done)
+			continue;
+		if (!tr->cut_pending && tr->next >= tr->end)
+			break;
+		w = &tr->w[i];
+		memset(w, 0, sizeof(*w));
+		idx = tr->cut_pending ? tr->cut : tr->next++;
+		w->kind = tr->cut_pending ? CRAQ_CLI_TRUNCATE : CRAQ_CLI_REMOVE;
+		w->length = tr->cut_pending ? tr->cut_len : 0;
+		w->chunk_size = tr->l.chunk_size;
+		tr->cut_pending = false;
+		w->chain = tr->chains[ns_chunk_chain(&tr->l, tr->nchains, idx)];
+		w->chunk = (struct chunk_id){ tr->ino, (uint32_t)idx };
+		w->data = tr; /* a remove or truncate sends no data */
+		w->done = trim_one_done;
+		tr->inflight++;
+		if (craq_write_start(tr->cl, w)) {
+			w->done = NULL;
+			tr->inflight--;
+			tr->failed = -EINVAL;
+		}
+	}
+	if (tr->inflight)
+		return;
+	core_unhold(c);
+	if (tr->failed) {
+		rpc_reply(c, tr->j->req, tr->failed, NULL, 0, NULL, 0, NULL,
+			  NULL);
+		msrv_job_free(tr->j);
+	} else {
+		msrv_exec_push(msrv_g, tr->j);
+	}
+	free(tr);
+}
+
+/* The file's size and layout as this head has them. */
+static int trim_attr(struct msrv *s, uint64_t ino, struct ns_attr *a)
+{
+	struct meta_txn *t;
+	int rc;
+
+	pthread_rwlock_rdlock(&s->db_lock);
+	rc = meta_txn_begin(s->db, false, &t);
+	if (!rc) {
+		rc = ns_getattr(t, ino, a);
+		meta_txn_abort(t);
+	}
+	pthread_rwlock_unlock(&s->db_lock);
+	return rc;
+}
+
+int msrv_trim_start(struct core *c, struct msrv *s, struct msrv_job *j)
+{
+	const struct mreq *q = &j->q;
+	struct routing *r;
+	const struct rt_table *tb;
+	struct ns_attr a;
+	struct trim *tr;
+	uint64_t cs;
+
+	if (q->op != MOP_SETATTR || !(q->set & NS_SET_SIZE) ||
+	    trim_attr(s, q->ino, &a) || !S_ISREG(a.mode) || !a.layout.table ||
+	    !a.layout.chunk_size || q->size >= a.size)
+		return 0; /* nothing to trim (errors: the executor's) */
+	tr = xcalloc(1, sizeof(*tr));
+	cs = a.layout.chunk_size;
+	tr->j = j;
+	tr->ino = a.ino;
+	tr->l = a.layout;
+	tr->end = (a.size + cs - 1) / cs;
+	tr->next = (q->size + cs - 1) / cs;
+	tr->cut = q->size / cs;
+	tr->cut_len = (uint32_t)(q->size % cs);
+	tr->cut_pending = tr->cut_len != 0;
+	r = agent_routing();
+	tb = r ? routing_table(r, a.layout.table) : NULL;
+	if (!tb || !tb->n || tb->n > FFFS_ARRAY_LEN(tr->chains)) {
+		routing_unref(r);
+		log_warn("truncate of inode %llu: chain table %u is not in "
+			 "the routing info",
+			 (unsigned long long)a.ino, a.layout.table);
+		free(tr);
+		return -FFFS_ENOTSERVING;
+	}
+	tr->nchains = tb->n;
+	memcpy(tr->chains, tb->chains, tb->n * sizeof(*tr->chains));
+	routing_unref(r);
+	tr->cl = trim_client(c);
+	core_hold(c);
+	trim_issue(c, tr);
+	return 1;
+}
+
+static void gc_exit(struct core *c, void *arg)
+{
+	struct msrv *s = arg;
+
+	core_timer_del(c, &s->gc->prune_timer);
+	core_timer_del(c, &s->gc->timer);
+	craq_client_release(&s->gc->cl);
+	free(s->gc);
+	s->gc = NULL;
+}
+
+void msrv_gc_start(struct core *c, struct msrv *s)
+{
+	struct msrv_gc *g;
+
+	if (s->gc)
+		return;
+	g = s->gc = xcalloc(1, sizeof(*g));
+	craq_client_init(&g->cl, c);
+	core_timer_init(&g->timer, gc_timer);
+	core_timer_init(&g->prune_timer, prune_timer);
+	core_on_exit(c, gc_exit, s);
+	core_timer_add(c, &g->timer, GC_IDLE_NS);
+	core_timer_add(c, &g->prune_timer, PRUNE_NS);
+}
