@@ -15,12 +15,14 @@ const struct cli_opt cli_common_opts[] = {
 	{ "secret-file", "FILE", "File with the cluster secret." },
 	{ "node-id", "N", "Node id of this process." },
 	{ "mgmtd", "URI", "Address of the cluster manager, tcp://HOST:PORT." },
+	{ "metrics", "URI",
+	  "Serve Prometheus metrics on http at tcp://HOST:PORT/metrics." },
 	{ NULL, NULL, NULL },
 };
 
 /* Common options that are plain config keys: option name -> key. The
- * daemon-only options (--listen, --metrics) join this table with the first
- * daemon that serves them. */
+ * daemon-only option --listen joins this table with the first daemon that
+ * serves it. */
 static const char *common_key(const char *opt)
 {
 	static const char *const map[][2] = {
@@ -30,6 +32,7 @@ static const char *common_key(const char *opt)
 		{ "secret-file", "secret_file" },
 		{ "node-id", "node_id" },
 		{ "mgmtd", "mgmtd" },
+		{ "metrics", "metrics" },
 	};
 
 	for (size_t i = 0; i < FFFS_ARRAY_LEN(map); i++)

@@ -16,7 +16,7 @@
  *
  * A command with CLI_DAEMON also takes the common daemon options
  * (cli_common_opts: --config, --set, --cores, --log-level, --cluster-id,
- * --secret-file, --node-id, --mgmtd); cli_next() applies
+ * --secret-file, --node-id, --mgmtd, --metrics); cli_next() applies
  * them to the configuration itself (--config first, then the rest in
  * order) when parsing ends, and reports a bad key or value naming it.
  */

@@ -1,10 +1,12 @@
 /* chain/storage_srv.c - storage RPCs: decode, hop to the owner core, run the
  * chunk operation, hop back, reply. */
 #define LOG_SUBSYS "storsrv"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/config.h"
+#include "base/metrics.h"
 #include "chain/craq_srv.h"
 #include "chain/storage_srv.h"
 #include "net/iobuf.h"
@@ -45,9 +47,42 @@ struct batch {
 
 static struct store *the_store; /* set once before serving */
 
+/* Collector (the metrics thread): space of every target. */
+static void space_metrics(void *arg)
+{
+	static const char *const name[][2] = {
+		{ "fffs_target_capacity_bytes", "Capacity of each target." },
+		{ "fffs_target_used_bytes", "Bytes used by chunks." },
+		{ "fffs_target_chunks", "Chunks stored on each target." },
+		{ "fffs_target_failed", "1 when the target has failed." },
+	};
+	struct metric_family *f[4];
+	char id[24];
+
+	for (int k = 0; k < 4; k++)
+		f[k] = metrics_family(name[k][0], METRIC_GAUGE, name[k][1],
+				      "target");
+	for (int i = 0; i < store_target_count(the_store); i++) {
+		struct store_space sp;
+
+		store_target_space(store_target_at(the_store, i), &sp);
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)sp.id);
+		metrics_set(metrics_get(f[0], id), (int64_t)sp.capacity);
+		metrics_set(metrics_get(f[1], id), (int64_t)sp.used);
+		metrics_set(metrics_get(f[2], id), (int64_t)sp.chunks);
+		metrics_set(metrics_get(f[3], id), sp.state == TGT_FAILED);
+	}
+}
+
 void storage_srv_init(struct store *s)
 {
 	the_store = s;
+	metrics_collector_add(space_metrics, NULL);
+}
+
+void storage_srv_release(void)
+{
+	metrics_collector_del(space_metrics, NULL);
 }
 
 static struct batch *batch_new(struct core *c, struct rpc_req *req, uint32_t n,

@@ -2,6 +2,7 @@
  *
  *	storage_srv_init(store);              // before serving
  *	rpc_serve(uri, storage_handlers, ...);
+ *	storage_srv_release();                // before store_close()
  *
  * Each handler decodes its request (net/proto.h, CLI_STOR_*), sends every
  * chunk operation to the core that owns its target, and replies from the
@@ -19,5 +20,7 @@
 extern const struct rpc_handler storage_handlers[MSG__MAX];
 
 void storage_srv_init(struct store *s);
+/* Stop reading the store for metrics (the space gauges). */
+void storage_srv_release(void);
 
 #endif /* CHAIN_STORAGE_SRV_H */

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "base/metrics.h"
 #include "mgmt/agent.h"
+#include "mgmt/rtmetrics.h"
 #include "net/pack.h"
 #include "net/rpc.h"
 
@@ -306,6 +308,24 @@ static void hb_timer(struct core *c, struct loop_timer *t)
 
 /* ---- start --------------------------------------------------------------- */
 
+/* Collector (the metrics thread): gauges of the current snapshot and of the
+ * lease. */
+static void agent_metrics(void *arg)
+{
+	struct routing *r = agent_routing();
+
+	if (r)
+		rtmetrics_export(r);
+	routing_unref(r);
+	if (A.p.heartbeat)
+		metrics_set(metrics_get(metrics_family(
+				    "fffs_lease_held", METRIC_GAUGE,
+				    "1 while this server holds its lease "
+				    "and may serve, else 0.",
+				    NULL)),
+			    agent_serving_allowed());
+}
+
 static void agent_on_stop(struct core *c, void *arg)
 {
 	core_timer_del(c, &A.hb_timer);
@@ -338,6 +358,7 @@ int agent_start(struct core *c, const struct agent_params *p)
 	core_timer_init(&A.hb_timer, hb_timer);
 	core_on_stop(c, agent_on_stop, NULL);
 	core_on_exit(c, agent_on_exit, NULL);
+	metrics_collector_add(agent_metrics, NULL);
 	if (p->heartbeat)
 		hb_timer(c, &A.hb_timer);
 	fetch_start(c); /* the first answer at once, then the long-poll */

@@ -12,6 +12,7 @@
 #include "base/config.h"
 #include "base/dirs.h"
 #include "mgmt/mgmtd.h"
+#include "mgmt/rtmetrics.h"
 #include "net/pack.h"
 
 #define KEY_CLUSTER    "cluster"
@@ -196,6 +197,7 @@ static void published(struct core *c, struct persist *p)
 	memset(p, 0, sizeof(*p));
 	log_debug("routing version %llu is durable",
 		  (unsigned long long)M.pub->version);
+	rtmetrics_export(M.pub);
 	for (; w; w = next) {
 		next = w->next;
 		if (w->known < M.pub->version)
@@ -954,6 +956,7 @@ void mgmtd_start(struct core *c)
 	uint64_t now = now_ms();
 
 	M.c = c;
+	rtmetrics_export(M.pub);
 	for (uint32_t i = 0; i < M.live->nnodes; i++)
 		lease_of(M.live->nodes[i].id, true)->last_ms = now;
 	core_on_stop(c, mgmtd_on_stop, NULL);

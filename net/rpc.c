@@ -10,6 +10,7 @@
 #include "net/iobuf.h"
 #include "net/pack.h"
 #include "net/rpc.h"
+#include "net/rpc_metrics.h"
 
 enum call_state {
 	CALL_IDLE = 0, /* never started, or done() has run */
@@ -238,6 +239,7 @@ static void call_deliver(struct core *c, struct rpc_call *call,
 {
 	call->state = CALL_IDLE;
 	call->link = NULL;
+	rpc_metrics_called(call->type, call->result, call->t0_ns);
 	call->done(c, call, call->result, body, len);
 }
 
@@ -422,6 +424,7 @@ int rpc_call_start(struct core *c, struct rpc_peer *p, struct rpc_call *call)
 	call->result = 0;
 	call->resp_bulk_len = 0;
 	call->tx_busy = false;
+	call->t0_ns = rpc_metrics_t0();
 	call->peer = p;
 	call->link = NULL;
 	call->next = NULL;
@@ -536,6 +539,7 @@ static void on_request(struct core *c, struct rpc_link *l,
 	req->bulk = bulk;
 	req->bulk_len = bulk ? h->bulk_len : 0;
 	req->link = l;
+	req->t0_ns = rpc_metrics_t0();
 	l->rx_bulk = NULL;
 	if (++l->srv_inflight >= (unsigned)config_int(CFG_rpc_max_inflight))
 		conn_rx_pause(c, l->conn);
@@ -662,6 +666,9 @@ void rpc_replyv(struct core *c, struct rpc_req *req, int status,
 				r ? reply_sent : NULL, r);
 	if (rc < 0 && r)
 		reply_sent(c, r, rc);
+	rpc_metrics_served(req->hdr.type, status,
+			   (uint64_t)req->hdr.body_len + req->hdr.bulk_len,
+			   (uint64_t)body_len + h.bulk_len, req->t0_ns);
 	req_release(c, req);
 }
 

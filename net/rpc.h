@@ -73,7 +73,8 @@ struct rpc_call {
 	struct loop_timer timer;
 	uint64_t req_id;
 	int state, result;
-	bool tx_busy; /* bulk still referenced by the send queue */
+	bool tx_busy;	/* bulk still referenced by the send queue */
+	uint64_t t0_ns; /* started, for the latency metric */
 };
 
 int rpc_call_start(struct core *c, struct rpc_peer *p, struct rpc_call *call);
@@ -92,6 +93,7 @@ struct rpc_req {
 	uint32_t bulk_len;
 	/* private */
 	struct rpc_link *link;
+	uint64_t t0_ns; /* received, for the latency metric */
 };
 
 typedef int (*rpc_handler_fn)(struct core *c, struct rpc_req *req);

@@ -5,13 +5,39 @@
 
 #include "base/config.h"
 #include "base/fault.h"
+#include "base/metrics.h"
 #include "net/conn.h"
+#include "net/metrics_http.h"
 #include "roles/roles.h"
 
 const struct cli_opt no_opts[] = { { NULL, NULL, NULL } };
 
 /* Lives as long as the process: connections borrow it. */
 static struct auth_secret secret;
+
+/* --metrics: the HTTP endpoint, and fffs_info naming the role. */
+static int metrics_setup(const char *role_name)
+{
+	const char *uri = config_str(CFG_metrics);
+	char err[512];
+	int port;
+
+	metrics_set(metrics_get(metrics_family("fffs_info", METRIC_GAUGE,
+					       "This process: its role and "
+					       "version (always 1).",
+					       "role,version"),
+				role_name, FFFS_VERSION),
+		    1);
+	if (!uri[0])
+		return 0;
+	port = metrics_http_start(uri, err, sizeof(err));
+	if (port < 0) {
+		fprintf(stderr, "fffs %s: %s\n", role_name, err);
+		return 2;
+	}
+	log_info("metrics on port %d", port);
+	return 0;
+}
 
 int role_net_setup(const char *role_name, int role)
 {
@@ -32,7 +58,7 @@ int role_net_setup(const char *role_name, int role)
 	snprintf(self.cluster, sizeof(self.cluster), "%s",
 		 config_str(CFG_cluster_id));
 	conn_identity_set(&secret, &self);
-	return 0;
+	return metrics_setup(role_name);
 }
 
 int cmd_version(const struct cli_cmd *cmd, int argc, char **argv)

@@ -187,6 +187,7 @@ int cmd_storage(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	craq_srv_init(s);
 	rc = serve(a, s);
+	storage_srv_release();
 	store_close(s);
 out:
 	free(a);
