@@ -55,9 +55,14 @@ static const struct cli_cmd commands[] = {
 	  "against the writer's CRC32C, copied on write, made durable and "
 	  "committed in groups; reads check every page's CRC32C.",
 	  storage_opts, CLI_DAEMON },
-	{ "mount", cmd_not_built, "MOUNTPOINT",
-	  "Mount the file system with FUSE.", NULL, no_opts,
-	  CLI_DAEMON | CLI_NOT_BUILT },
+	{ "mount", cmd_mount, "MOUNTPOINT", "Mount the file system with FUSE.",
+	  "A FUSE client (libfuse3 low-level API, multi-threaded): metadata "
+	  "through the meta chain, file data straight to the storage chains, "
+	  "many chunks in parallel. Writes are on every serving replica when "
+	  "write() returns; close() makes the length visible to every other "
+	  "client's next open() (close-to-open). It stays in the foreground "
+	  "and unmounts on SIGTERM or when unmounted with fusermount3 -u.",
+	  mount_opts, CLI_DAEMON },
 	{ "admin", cmd_admin, "COMMAND [ARGS]",
 	  "Operate the cluster: status, nodes, targets, chains, tables.",
 	  "Commands: init (a new cluster secret in --secret-file for "
@@ -103,9 +108,16 @@ static const struct cli_cmd commands[] = {
 	  "request size. "
 	  "Exit status 1 when a request failed or a reply was wrong.",
 	  bench_opts, CLI_DAEMON },
-	{ "lab", cmd_not_built, "up|down|status",
-	  "Start, stop or show a whole cluster on this host.", NULL, no_opts,
-	  CLI_NOT_BUILT },
+	{ "lab", cmd_lab, "up|down|status",
+	  "Start, stop or show a whole cluster on this host.",
+	  "lab up starts mgmtd, a meta chain (3 meta servers), storage "
+	  "servers with file targets in chains of 3, and a FUSE mount, all on "
+	  "127.0.0.1 under --dir, waits until every chain serves and the "
+	  "mount answers, and prints where everything is. Run again on the "
+	  "same directory it starts the same cluster. lab status shows the "
+	  "cluster and its processes; lab down unmounts and stops everything "
+	  "(keeping the data unless --purge).",
+	  lab_opts, 0 },
 	{ "version", cmd_version, NULL, "Print the version.", NULL, no_opts,
 	  0 },
 	{ "help", cmd_help, "[COMMAND|config]",

@@ -27,8 +27,10 @@
 #  - wait_for TIMEOUT CMD...: poll CMD every 0.1 s until it succeeds or
 #    TIMEOUT seconds passed; the only way a test waits for something
 #    (never a bare sleep), and every wait has a bound;
-#  - cleanup on EXIT, INT and TERM: every started process and its
-#    descendants get SIGCONT and SIGKILL, so nothing outlives the test
+#  - cleanup on EXIT, INT and TERM: mounts under $T_DIR are unmounted,
+#    every started process and its descendants get SIGCONT and SIGKILL,
+#    and so does anything else with $T_DIR/ on its command line (processes
+#    a test started detached, like fffs lab's), so nothing outlives the test
 #    (and started processes get SIGKILL from the kernel should the test
 #    itself be SIGKILLed).
 #
@@ -377,10 +379,25 @@ t_dump_logs() {
 	done
 }
 
+# Lazily unmount every mount under $T_DIR (FUSE mounts of the test,
+# deepest first), so nothing stays mounted and rm -rf stays in $T_DIR.
+t_unmount_all() {
+	local m
+	for m in $(awk -v d="$T_DIR/" 'index($2, d) == 1 { print $2 }' \
+		/proc/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null
+	done
+	return 0
+}
+
 t_cleanup() {
 	[ $T_CLEANED -eq 1 ] && return
 	T_CLEANED=1
+	t_unmount_all
 	t_cleanup_procs
+	# what the test started detached (fffs lab): found by $T_DIR
+	pkill -KILL -f "$T_DIR/" 2>/dev/null
+	t_unmount_all
 	if [ "${T_KEEP:-0}" = 1 ] ||
 		{ [ "${T_KEEP_FAILED:-0}" = 1 ] && [ $T_FAILED -gt 0 ]; }; then
 		echo "# kept $T_DIR" >&2

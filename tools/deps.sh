@@ -8,7 +8,7 @@ build-essential pkg-config
 liburing-dev libibverbs-dev librdmacm-dev liblmdb-dev lmdb-utils
 libfuse3-dev fuse3 libcjson-dev libsodium-dev
 clang clang-format clang-tidy cppcheck libclang-rt-14-dev
-perl procps psmisc iproute2 util-linux fio python3
+perl procps psmisc iproute2 util-linux fio python3 stress-ng
 "
 
 missing=""
