@@ -437,6 +437,25 @@ static bool hb_node(const struct hb *hb)
 
 /* The targets it reports; its targets it no longer reports are offline.
  * True when a new target joined. */
+/* A target's space moved far from what the published routing info says
+ * (capacity changed, or used by 1% of the capacity or 256 MiB, whichever
+ * is less): worth a new version, so that statfs at meta follows the space
+ * gc frees and writes take. Smaller moves wait for the next version. */
+static bool space_news(const struct rt_target *t)
+{
+	const struct rt_target *p = M.pub ? routing_target(M.pub, t->id) : NULL;
+	uint64_t step = t->capacity / 100, d;
+
+	if (step > (256ull << 20) || !step)
+		step = 256ull << 20;
+	if (!p)
+		return false; /* new: published with the target itself */
+	if (p->capacity != t->capacity)
+		return true;
+	d = p->used > t->used ? p->used - t->used : t->used - p->used;
+	return d >= step;
+}
+
 static bool hb_targets(const struct hb *hb)
 {
 	bool added = false;
@@ -464,6 +483,7 @@ static bool hb_targets(const struct hb *hb)
 							     : hb->t[i].lstate;
 		t->capacity = hb->t[i].capacity;
 		t->used = hb->t[i].used;
+		added |= space_news(t);
 	}
 	return added;
 }

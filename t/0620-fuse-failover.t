@@ -62,7 +62,7 @@ copy c1
 t_ok "the copy is under way" wait_for 60 some_copied c1 15
 kill -KILL "$(cat "$LAB/run/storage-2.pid")"
 t_pass "storage-2 killed with SIGKILL during the copy"
-t_ok "... the copy goes on without it" wait_for 60 some_copied c1 60
+t_ok "... the copy goes on without it" wait_for 120 some_copied c1 60
 t_run restart1 120 "$FFFS" lab up --dir "$LAB"
 t_is "$?" 0 "storage-2 started again (lab up)"
 finish c1
@@ -80,17 +80,17 @@ all_ok() {
 import json, sys
 print(all(c["health"] == "ok" for c in json.load(sys.stdin)))')" = True ]
 }
-t_ok "every chain serves again" wait_for 60 all_ok
+t_ok "every chain serves again" wait_for 180 all_ok
 HN=$(head_node)
 copy c2
 t_ok "a second copy is under way" wait_for 60 some_copied c2 15
 kill -KILL "$(cat "$LAB/run/meta-$HN.pid")"
 t_pass "meta-$HN, the meta chain's head, killed with SIGKILL during the copy"
-t_ok "... the copy goes on" wait_for 60 some_copied c2 60
+t_ok "... the copy goes on" wait_for 120 some_copied c2 60
 t_run restart2 120 "$FFFS" lab up --dir "$LAB"
 t_is "$?" 0 "meta-$HN started again (lab up)"
 finish c2
-t_ok "every chain serves at the end" wait_for 60 all_ok
+t_ok "every chain serves at the end" wait_for 180 all_ok
 
 t_run down 60 "$FFFS" lab down --dir "$LAB"
 t_is "$?" 0 "lab down"

@@ -438,16 +438,6 @@ def sc_statfs(r):
     r.see("statfs: namemax", st.f_namemax)
 
 
-# Steps where the kernel's FUSE module, not the file system, decides and
-# differs from a local file system: in writeback-cache mode the kernel
-# keeps mtime and ctime of regular files itself and, truncating to the
-# size a file already has, leaves them (fs/fuse/dir.c, fuse_do_setattr).
-# Reported, not counted.
-KNOWN = {
-    ("times", "truncate to the same size: mtime changed"),
-    ("times", "truncate to the same size: ctime changed"),
-}
-
 SCENARIOS = [("permissions", sc_perms), ("sticky", sc_sticky),
              ("setgid", sc_setgid), ("times", sc_times),
              ("nlink and rename", sc_nlink), ("names", sc_names),
@@ -490,10 +480,7 @@ def main():
         for i in range(max(len(a), len(b))):
             x = a[i] if i < len(a) else ("(missing)", None)
             y = b[i] if i < len(b) else ("(missing)", None)
-            if x != y and (name, x[0]) in KNOWN:
-                print("# %s: %s: local %r, fffs %r (known: the kernel's "
-                      "FUSE writeback cache)" % (name, x[0], x[1], y[1]))
-            elif x != y:
+            if x != y:
                 diffs += 1
                 print("# %s: %s: local %r, fffs %r" % (name, x[0], x[1],
                                                         y[1]))
