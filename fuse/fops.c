@@ -656,8 +656,7 @@ static void f_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	/* direct_io: the length now; otherwise when the read goes past the
 	 * length known at open (the file grew or was truncated since) */
-	if (opts.direct_io ||
-	    (uint64_t)off + size > fwb_size(ino, h->a.size)) {
+	if (opts.direct_io || (uint64_t)off + size > fwb_size(ino, h->a.size)) {
 		struct mcli_op op;
 
 		op_init(&op, req, MOP_GETATTR);
