@@ -609,11 +609,28 @@ static void f_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
 
+	uint64_t end = written_end(h);
+
 	if (h->w && fwb_drain(ino))
 		log_warn("inode %llu: a write failed after the last flush",
 			 (unsigned long long)ino);
+	/* the last close of a written file makes the length exact: the
+	 * last chunk on the file's chains (writes of other clients that
+	 * never reported theirs included) */
+	if (h->session && (h->wrote || end)) {
+		struct fdata_length q = { .ino = ino, .layout = h->a.layout };
+		int rc = fdata_length_call(&pick()->cc, &q);
+
+		if (rc)
+			log_warn("inode %llu: its length on the chains is "
+				 "unknown (%s); closing with the length "
+				 "written here",
+				 (unsigned long long)ino, fffs_strerror(rc));
+		else if (q.length > end)
+			end = q.length;
+	}
 	if (h->session)
-		report(h, written_end(h), true);
+		report(h, end, true);
 	if (h->w) {
 		fwb_drop_session(h->w, h->session);
 		fwb_put(h->w);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/config.h"
+#include "chain/storage_cli.h"
 #include "meta/mcli.h"
 #include "mgmt/agent.h"
 #include "net/auth.h"
@@ -47,30 +48,6 @@ const struct rt_chain *mcli_meta_chain(const struct routing *r)
 			return ch;
 	}
 	return NULL;
-}
-
-/* Worth another send: the routing was stale, the server is away or the
- * chain has no head right now. */
-static bool retryable(int status)
-{
-	switch (status) {
-	case -FFFS_ECHAINVER:
-	case -FFFS_ENOTHEAD:
-	case -FFFS_ENOTSERVING:
-	case -FFFS_EFENCED:
-	case -FFFS_ESHUTDOWN:
-	case -ENODEV:
-	case -ETIMEDOUT:
-	case -ECONNRESET:
-	case -ECONNREFUSED:
-	case -ECONNABORTED:
-	case -EPIPE:
-	case -EHOSTUNREACH:
-	case -ENETUNREACH:
-		return true;
-	default:
-		return false;
-	}
 }
 
 static uint64_t retry_ns(void)
@@ -155,7 +132,7 @@ static void answered(struct core *c, struct rpc_call *call, int status,
 		op->to_tail = true; /* the tail has every committed change */
 		return try_again(c, op, status, 0);
 	}
-	if (retryable(status) || status == -FFFS_EDIRTY) {
+	if (stor_retryable(status) || status == -FFFS_EDIRTY) {
 		/* The tail we knew was not the tail: routing is stale. */
 		op->to_tail = false;
 		agent_refresh();
@@ -228,7 +205,7 @@ static void try_send(struct core *c, struct loop_timer *t)
 		return;
 	if (rc == -FFFS_ENOTSERVING) /* no head, or no routing yet */
 		agent_refresh();
-	if (retryable(rc))
+	if (stor_retryable(rc))
 		return try_again(c, op, rc, retry_ns());
 	finish(c, op, rc);
 }

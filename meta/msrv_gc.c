@@ -2,15 +2,17 @@
  * (meta/msrv.h): the inodes ns_gc_next() gives (on the executor thread,
  * each step a replicated commit) get their chunks removed on storage
  * through the chain client (core 0), at most msrv_gc_rate chunks a
- * second, and then leave the db with ns_gc_done(). An inode whose chunks
+ * second (meta/msrv_sweep.h: only the chunks the chains list are
+ * visited), and then leave the db with ns_gc_done(). An inode whose chunks
  * cannot all be removed stays in gc and is tried again later. Only the
  * head, with its lease, collects; a new head picks up where the old one
  * stopped (gc state is in the db).
  *
  * Truncation: a SETATTR that shrinks a file of a chain table has, at
  * the head and before it is queued for the executor, the chunks past the
- * new size removed and the one the new size ends in truncated (as far as
- * the size meta knows; TRIM_WINDOW at a time, on the request's core). If
+ * new size removed and the one the new size ends in truncated (every
+ * chunk the chains list there, TRIM_WINDOW at a time, on the request's
+ * core). If
  * that fails, the SETATTR fails with that error and nothing commits.
  *
  * Sessions: every PRUNE_NS the head closes (ns_sessions_prune) the write
@@ -26,6 +28,7 @@
 #include "base/config.h"
 #include "chain/craq_cli.h"
 #include "meta/msrv_int.h"
+#include "meta/msrv_sweep.h"
 #include "meta/ns_int.h"
 #include "net/auth.h"
 
@@ -42,20 +45,15 @@ struct msrv_gc {
 	struct loop_timer timer;
 	bool busy; /* a step is under way */
 	struct ns_attr a;
-	uint32_t chains[1024]; /* the table's chains, for this inode */
+	uint32_t chains[MSRV_SWEEP_CHAINS]; /* the table's, for this inode */
 	uint32_t nchains;
-	uint64_t nchunks, next, done;
-	unsigned inflight;
-	int failed;
-	uint64_t next_ns; /* rate limit: when the next remove may start */
-	struct craq_write w[GC_WINDOW];
+	struct msrv_sweep sw;
 	uint64_t removed, collected;
 	struct loop_timer prune_timer;
 	bool pruning;
 };
 
 static void gc_step(struct core *c, struct msrv *s);
-static void gc_issue(struct core *c, struct msrv *s);
 
 /* ---- the executor side --------------------------------------------------- */
 
@@ -200,79 +198,25 @@ static void gc_done_done(struct core *c, struct msrv_job *j)
 	}
 	g->collected++;
 	log_debug("gc: inode %llu collected (%llu chunks removed)",
-		  (unsigned long long)g->a.ino, (unsigned long long)g->nchunks);
+		  (unsigned long long)g->a.ino,
+		  (unsigned long long)g->sw.removed);
 	gc_later(c, s, 0);
 }
 
-static void chunk_done(struct core *c, struct craq_write *w)
+static void sweep_done(struct core *c, struct msrv_sweep *sw)
 {
 	struct msrv *s = msrv_g;
 	struct msrv_gc *g = s->gc;
 
-	g->inflight--;
-	g->done++;
-	if (w->status && w->status != -ENOENT && !g->failed) {
-		g->failed = w->status;
-		log_warn("gc: inode %llu: cannot remove chunk %u on chain "
-			 "%u: %s; trying again later",
-			 (unsigned long long)g->a.ino, w->chunk.index, w->chain,
-			 fffs_strerror(w->status));
-	} else if (!w->status) {
-		g->removed++;
-	}
-	gc_issue(c, s);
-}
-
-static struct craq_write *free_slot(struct msrv_gc *g)
-{
-	for (int i = 0; i < GC_WINDOW; i++)
-		if (!g->w[i].done)
-			return &g->w[i];
-	return NULL;
-}
-
-static void slot_done(struct core *c, struct craq_write *w)
-{
-	w->done = NULL;
-	chunk_done(c, w);
-}
-
-/* Start removes while the window and the rate allow. */
-static void gc_issue(struct core *c, struct msrv *s)
-{
-	struct msrv_gc *g = s->gc;
-	uint64_t gap = 1000000000ull / (uint64_t)config_int(CFG_msrv_gc_rate);
-	struct craq_write *w;
-
-	while (!g->failed && g->next < g->nchunks && (w = free_slot(g))) {
-		uint64_t now = now_ns();
-
-		if (now < g->next_ns) {
-			core_timer_del(c, &g->timer);
-			core_timer_add(c, &g->timer, g->next_ns - now);
-			return;
-		}
-		g->next_ns = (g->next_ns > now - gap ? g->next_ns : now) + gap;
-		memset(w, 0, sizeof(*w));
-		w->kind = CRAQ_CLI_REMOVE;
-		w->chain = g->chains[ns_chunk_chain(&g->a.layout, g->nchains,
-						    g->next)];
-		w->chunk = (struct chunk_id){ g->a.ino, (uint32_t)g->next };
-		w->done = slot_done;
-		g->next++;
-		g->inflight++;
-		if (craq_write_start(&g->cl, w)) {
-			w->status = -EINVAL;
-			slot_done(c, w);
-			return;
-		}
-	}
-	if (g->inflight)
-		return;
-	if (g->failed)
+	g->removed += sw->removed;
+	if (sw->status) {
+		log_warn("gc: inode %llu: not all its chunks are removed: %s; "
+			 "trying again later",
+			 (unsigned long long)g->a.ino,
+			 fffs_strerror(sw->status));
 		return gc_later(c, s, GC_RETRY_NS);
-	if (g->next >= g->nchunks)
-		gc_push(c, s, JOB_GC_DONE, gc_done_done);
+	}
+	gc_push(c, s, JOB_GC_DONE, gc_done_done);
 }
 
 /* The chains of the file's table, from the routing info; 0, or -ENOENT
@@ -299,7 +243,6 @@ static void gc_next_done(struct core *c, struct msrv_job *j)
 	struct msrv *s = msrv_g;
 	struct msrv_gc *g = s->gc;
 	int rc = j->status;
-	uint64_t cs;
 
 	g->a = j->attr;
 	msrv_job_free(j);
@@ -312,19 +255,27 @@ static void gc_next_done(struct core *c, struct msrv_job *j)
 				 fffs_strerror(rc));
 		return gc_later(c, s, rc == -ENOENT ? GC_IDLE_NS : GC_RETRY_NS);
 	}
-	cs = g->a.layout.chunk_size;
-	g->nchunks = S_ISREG(g->a.mode) && g->a.layout.table && cs
-			     ? (g->a.size + cs - 1) / cs
-			     : 0;
-	g->next = g->done = 0;
-	g->failed = 0;
-	if (g->nchunks && table_chains(g)) {
+	g->sw.removed = 0;
+	if (!S_ISREG(g->a.mode) || !g->a.layout.table ||
+	    !g->a.layout.chunk_size)
+		return gc_push(c, s, JOB_GC_DONE, gc_done_done);
+	if (table_chains(g)) {
 		log_warn("gc: inode %llu: chain table %u is not in the "
 			 "routing info; its chunks wait",
 			 (unsigned long long)g->a.ino, g->a.layout.table);
 		return gc_later(c, s, GC_RETRY_NS);
 	}
-	gc_issue(c, s);
+	g->sw.cl = &g->cl;
+	g->sw.ino = g->a.ino;
+	g->sw.layout = g->a.layout;
+	g->sw.chains = g->chains;
+	g->sw.nchains = g->nchains;
+	g->sw.from = 0;
+	g->sw.cut_len = 0;
+	g->sw.window = GC_WINDOW;
+	g->sw.gap_ns = 1000000000ull / (uint64_t)config_int(CFG_msrv_gc_rate);
+	g->sw.done = sweep_done;
+	msrv_sweep_start(c, &g->sw);
 }
 
 static void gc_step(struct core *c, struct msrv *s)
@@ -332,11 +283,8 @@ static void gc_step(struct core *c, struct msrv *s)
 	struct msrv_gc *g = s->gc;
 	bool head;
 
-	if (g->busy) { /* a rate-limit pause of the current inode */
-		if (g->nchunks && g->next < g->nchunks)
-			gc_issue(c, s);
+	if (g->busy) /* the current inode is still being swept */
 		return;
-	}
 	pthread_mutex_lock(&s->mu);
 	head = s->head && !s->fresh;
 	pthread_mutex_unlock(&s->mu);
@@ -409,16 +357,8 @@ static void prune_timer(struct core *c, struct loop_timer *t)
 
 struct trim {
 	struct msrv_job *j;
-	struct craq_client *cl;
-	struct ns_layout l;
-	uint32_t chains[1024], nchains;
-	uint64_t ino, next, end; /* chunks next..end-1 go */
-	uint64_t cut;		 /* the chunk the new size ends in */
-	uint32_t cut_len;
-	bool cut_pending;
-	unsigned inflight;
-	int failed;
-	struct craq_write w[TRIM_WINDOW];
+	uint32_t chains[MSRV_SWEEP_CHAINS];
+	struct msrv_sweep sw;
 };
 
 static struct craq_client *trim_cl[256];
@@ -446,58 +386,16 @@ static struct craq_client *trim_client(struct core *c)
 	return trim_cl[id];
 }
 
-static void trim_issue(struct core *c, struct trim *tr);
-
-static void trim_one_done(struct core *c, struct craq_write *w)
+static void trim_done(struct core *c, struct msrv_sweep *sw)
 {
-	struct trim *tr = w->data ? (struct trim *)(void *)w->data : NULL;
+	struct trim *tr = fffs_container_of(sw, struct trim, sw);
 
-	FFFS_ASSERT(tr);
-	w->done = NULL;
-	tr->inflight--;
-	if (w->status && w->status != -ENOENT && !tr->failed) {
-		tr->failed = w->status;
-		log_warn("truncate of inode %llu: chunk %u on chain %u: %s",
-			 (unsigned long long)tr->ino, w->chunk.index, w->chain,
-			 fffs_strerror(w->status));
-	}
-	trim_issue(c, tr);
-}
-
-static void trim_issue(struct core *c, struct trim *tr)
-{
-	struct craq_write *w = NULL;
-
-	for (int i = 0; !tr->failed && i < TRIM_WINDOW; i++) {
-		uint64_t idx;
-
-		if (tr->w[i].done)
-			continue;
-		if (!tr->cut_pending && tr->next >= tr->end)
-			break;
-		w = &tr->w[i];
-		memset(w, 0, sizeof(*w));
-		idx = tr->cut_pending ? tr->cut : tr->next++;
-		w->kind = tr->cut_pending ? CRAQ_CLI_TRUNCATE : CRAQ_CLI_REMOVE;
-		w->length = tr->cut_pending ? tr->cut_len : 0;
-		w->chunk_size = tr->l.chunk_size;
-		tr->cut_pending = false;
-		w->chain = tr->chains[ns_chunk_chain(&tr->l, tr->nchains, idx)];
-		w->chunk = (struct chunk_id){ tr->ino, (uint32_t)idx };
-		w->data = tr; /* a remove or truncate sends no data */
-		w->done = trim_one_done;
-		tr->inflight++;
-		if (craq_write_start(tr->cl, w)) {
-			w->done = NULL;
-			tr->inflight--;
-			tr->failed = -EINVAL;
-		}
-	}
-	if (tr->inflight)
-		return;
 	core_unhold(c);
-	if (tr->failed) {
-		rpc_reply(c, tr->j->req, tr->failed, NULL, 0, NULL, 0, NULL,
+	if (sw->status) {
+		log_warn("truncate of inode %llu: %s",
+			 (unsigned long long)sw->ino,
+			 fffs_strerror(sw->status));
+		rpc_reply(c, tr->j->req, sw->status, NULL, 0, NULL, 0, NULL,
 			  NULL);
 		msrv_job_free(tr->j);
 	} else {
@@ -538,13 +436,10 @@ int msrv_trim_start(struct core *c, struct msrv *s, struct msrv_job *j)
 	tr = xcalloc(1, sizeof(*tr));
 	cs = a.layout.chunk_size;
 	tr->j = j;
-	tr->ino = a.ino;
-	tr->l = a.layout;
-	tr->end = (a.size + cs - 1) / cs;
-	tr->next = (q->size + cs - 1) / cs;
-	tr->cut = q->size / cs;
-	tr->cut_len = (uint32_t)(q->size % cs);
-	tr->cut_pending = tr->cut_len != 0;
+	tr->sw.ino = a.ino;
+	tr->sw.layout = a.layout;
+	tr->sw.from = (q->size + cs - 1) / cs;
+	tr->sw.cut_len = (uint32_t)(q->size % cs);
 	r = agent_routing();
 	tb = r ? routing_table(r, a.layout.table) : NULL;
 	if (!tb || !tb->n || tb->n > FFFS_ARRAY_LEN(tr->chains)) {
@@ -555,12 +450,15 @@ int msrv_trim_start(struct core *c, struct msrv *s, struct msrv_job *j)
 		free(tr);
 		return -FFFS_ENOTSERVING;
 	}
-	tr->nchains = tb->n;
 	memcpy(tr->chains, tb->chains, tb->n * sizeof(*tr->chains));
+	tr->sw.chains = tr->chains;
+	tr->sw.nchains = tb->n;
 	routing_unref(r);
-	tr->cl = trim_client(c);
+	tr->sw.cl = trim_client(c);
+	tr->sw.window = TRIM_WINDOW;
+	tr->sw.done = trim_done;
 	core_hold(c);
-	trim_issue(c, tr);
+	msrv_sweep_start(c, &tr->sw);
 	return 1;
 }
 

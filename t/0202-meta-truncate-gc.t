@@ -13,6 +13,9 @@ command -v fusermount3 >/dev/null || t_skip_all "no fusermount3"
 
 MIB=1048576
 ns() { cl_admin ns "$@"; }
+size_is() {
+	[ "$(ns stat "$1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["size"])')" = "$2" ]
+}
 
 # chunks NODE INO: "index:length ..." of INO's chunks on node NODE's target.
 # (fails when the dump does, so that "no chunks" means none)
@@ -62,6 +65,44 @@ t_diag "node 1: $(chunks 1 "$INO")"
 
 t_ok "the file is removed" rm "$T_DIR/mnt/f"
 t_ok "gc removes its chunks from every replica" wait_for 30 chunks_are "$INO" ""
+
+# The last close of a written file makes its length exact from the last
+# chunk on its chains: here a chunk another client wrote (straight to the
+# chain's head) and never reported.
+t_ok "an empty file /g" touch "$T_DIR/mnt/g"
+INO=$(ns stat /g --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["ino"])')
+HEAD=$(cl_member 1 0)
+VER=$(cl_py "[c['version'] for c in s['chains'] if c['id'] == 1][0]")
+HPORT=$(t_storage_port "${CL_NAME[$(cl_node_of "$HEAD")]}")
+out=$(python3 "$T_ROOT/t/stor.py" --cluster t "$HPORT" "$T_DIR/secret" \
+	write "$HEAD" "$INO" 7 0 "$(printf '%0200d' 0)" --chain 1 \
+	--chain-ver "$VER" --chunk-size $MIB 2>&1)
+t_like "$out" '^status 0' "100 bytes written to chunk 7 of /g at the head"
+t_ok "a byte written at 0 through the mount, and closed" \
+	sh -c "printf x | dd of='$T_DIR/mnt/g' conv=notrunc status=none"
+t_ok "meta's length is exact: 7 MiB + 100" wait_for 10 size_is /g $((7 * MIB + 100))
+t_ok "the file is removed" rm "$T_DIR/mnt/g"
+
+# A sparse file: the head lists the chunks there are, so a file grown to
+# a petabyte costs nothing to shrink or collect (a walk over every chunk
+# index up to the length would take days).
+t_ok "1 MiB at 0 and at 10 GiB" sh -c \
+	"dd if=/dev/urandom of='$T_DIR/mnt/s' bs=$MIB count=1 status=none &&
+	 dd if=/dev/urandom of='$T_DIR/mnt/s' bs=$MIB count=1 seek=10240 \
+	    conv=notrunc,fsync status=none"
+INO=$(ns stat /s --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["ino"])')
+t_ok "chunks 0 and 10240 on every replica" \
+	wait_for 10 chunks_are "$INO" "0:$MIB 10240:$MIB "
+t_ok "truncate up to 1 PiB" truncate -s 1P "$T_DIR/mnt/s"
+t_is "$(stat -c %s "$T_DIR/mnt/s")" $((1 << 50)) "the mount shows 1 PiB"
+t_ok "truncate down to 1.25 MiB, within the time a request has" \
+	timeout 20 truncate -s $((5 * MIB / 4)) "$T_DIR/mnt/s"
+t_ok "chunk 10240 is gone, chunk 1 was never there" \
+	chunks_are "$INO" "0:$MIB "
+t_ok "truncate up to 1 PiB again" truncate -s 1P "$T_DIR/mnt/s"
+t_ok "the file is removed" rm "$T_DIR/mnt/s"
+t_ok "gc removes its chunk from every replica at once" \
+	wait_for 15 chunks_are "$INO" ""
 
 umount -l "$T_DIR/mnt" 2>/dev/null || fusermount3 -uz "$T_DIR/mnt" 2>/dev/null
 t_done
