@@ -337,9 +337,12 @@ static int txn_fail(struct meta_txn *t, int mrc, const char *what,
 	return rc;
 }
 
-int meta_txn_commit(struct meta_txn *t, struct meta_ws *ws)
+int meta_txn_commit_sealed(struct meta_txn *t, struct meta_ws *ws,
+			   void (*sealed)(void *arg, const struct meta_ws *ws),
+			   void *arg)
 {
 	struct meta_db *db = t->db;
+	struct meta_ws mine;
 	struct pack pk;
 	int rc = 0, mrc;
 
@@ -354,31 +357,42 @@ int meta_txn_commit(struct meta_txn *t, struct meta_ws *ws)
 		goto out_free;
 	}
 	mrc = seq_write(db, t->txn, t->seq + 1);
-	if (!mrc)
-		mrc = mdb_txn_commit(t->txn);
-	else
-		mdb_txn_abort(t->txn);
 	if (mrc) {
-		log_error("cannot commit a transaction in '%s': %s", db->dir,
-			  mdb_strerror(mrc));
-		rc = db_err(mrc);
-		goto out_free;
+		mdb_txn_abort(t->txn);
+		goto out_err;
 	}
-	atomic_store(&db->seq, t->seq + 1);
 	pack_init(&pk, t->ws, WS_HDR_LEN);
 	pack_u8(&pk, WS_FORMAT);
 	pack_u64(&pk, t->seq + 1);
 	pack_u32(&pk, t->n);
 	FFFS_ASSERT(!pk.err);
+	mine = (struct meta_ws){ .buf = t->ws,
+				 .len = t->len,
+				 .seq = t->seq + 1 };
+	if (sealed)
+		sealed(arg, &mine);
+	mrc = mdb_txn_commit(t->txn);
+	if (mrc)
+		goto out_err;
+	atomic_store(&db->seq, t->seq + 1);
 	if (ws) {
-		ws->buf = t->ws;
-		ws->len = t->len;
-		ws->seq = t->seq + 1;
+		*ws = mine;
 		t->ws = NULL;
 	}
+	goto out_free;
+out_err:
+	log_error("cannot commit a transaction in '%s': %s", db->dir,
+		  mdb_strerror(mrc));
+	rc = db_err(mrc);
 out_free:
+	t->txn = NULL;
 	txn_free(t);
 	return rc;
+}
+
+int meta_txn_commit(struct meta_txn *t, struct meta_ws *ws)
+{
+	return meta_txn_commit_sealed(t, ws, NULL, NULL);
 }
 
 void meta_txn_abort(struct meta_txn *t)

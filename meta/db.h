@@ -96,6 +96,13 @@ int meta_txn_begin(struct meta_db *db, bool write, struct meta_txn **out);
  * (ws may be NULL); a read-only one: just end it. On an error nothing
  * was committed and the transaction is gone. */
 int meta_txn_commit(struct meta_txn *t, struct meta_ws *ws);
+/* The same, calling sealed(arg, ws) once the write set is final (its seq
+ * and contents are what the commit records) and before the synced commit
+ * starts: a replica may send it on while this one makes it durable. If
+ * the commit then fails, the write set was not recorded here. */
+int meta_txn_commit_sealed(struct meta_txn *t, struct meta_ws *ws,
+			   void (*sealed)(void *arg, const struct meta_ws *ws),
+			   void *arg);
 void meta_txn_abort(struct meta_txn *t);
 void meta_ws_release(struct meta_ws *ws);
 

@@ -78,6 +78,13 @@ static int mark_ws(struct msrv *s, const void *ws, size_t len, uint64_t seq)
 	pthread_mutex_lock(&s->mu);
 	rc = meta_ws_touched(ws, len, &got, touched, &t);
 	pthread_mutex_unlock(&s->mu);
+	if (!rc && got != seq) {
+		log_warn("target %llu: a write set of seq %llu came as seq "
+			 "%llu; refused",
+			 (unsigned long long)s->target, (unsigned long long)got,
+			 (unsigned long long)seq);
+		rc = -FFFS_EBADFRAME;
+	}
 	return rc;
 }
 
@@ -276,6 +283,30 @@ static void batch_wait(struct msrv *s, struct msrv_job **jobs, int n,
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* The write set is final: the successor may have it while this replica
+ * makes it durable, so that the chain's synced commits overlap instead of
+ * running one after the other. committed_seq still waits for this one's
+ * own commit (s->applied). */
+static void sealed(void *arg, const struct meta_ws *ws)
+{
+	struct msrv *s = arg;
+
+	msrv_log_append(s, ws->buf, ws->len, ws->seq);
+}
+
+/* A commit failed after its write set went into the log (and maybe on to
+ * the successor): this db can no longer follow the chain's sequence. */
+static void db_lost(struct msrv *s, uint64_t seq, int rc)
+{
+	if (!atomic_exchange(&s->db_failed, true))
+		log_error("target %llu: write set %llu was logged but its "
+			  "commit in '%s' failed: %s; reporting the target "
+			  "offline (it catches up from a copy)",
+			  (unsigned long long)s->target,
+			  (unsigned long long)seq, s->db_dir,
+			  fffs_strerror(rc));
+}
+
 int msrv_exec_commit(struct msrv *s, struct meta_txn *t, struct meta_ws *ws)
 {
 	struct touch tc = { s, 0 };
@@ -290,11 +321,12 @@ int msrv_exec_commit(struct msrv *s, struct meta_txn *t, struct meta_ws *ws)
 		meta_txn_abort(t);
 		return rc;
 	}
-	rc = meta_txn_commit(t, ws);
-	if (rc)
+	rc = meta_txn_commit_sealed(t, ws, sealed, s);
+	if (rc) {
+		db_lost(s, tc.seq, rc);
 		return rc;
+	}
 	atomic_store(&s->applied, ws->seq);
-	msrv_log_append(s, ws->buf, ws->len, ws->seq);
 	return 0;
 }
 
@@ -372,15 +404,20 @@ static void run_apply(struct msrv *s, struct msrv_job *j)
 	pthread_rwlock_rdlock(&s->db_lock);
 	cur = meta_db_seq(s->db);
 	if (j->seq == cur + 1) {
-		/* dirty before a reader can see it */
+		/* dirty before a reader can see it; a well-formed write set
+		 * of this seq goes on to the successor while it is applied
+		 * here (see sealed()) */
 		rc = mark_ws(s, j->in, j->in_len, j->seq);
-		if (!rc)
+		if (!rc) {
+			msrv_log_append(s, j->in, j->in_len, j->seq);
 			rc = meta_db_apply(s->db, j->in, j->in_len);
+			/* a full map: the predecessor sends the same seq
+			 * again, which replaces it in the log */
+			if (rc && rc != -ENOSPC)
+				db_lost(s, j->seq, rc);
+		}
 		cur = meta_db_seq(s->db);
 		atomic_store(&s->applied, cur);
-		if (!rc)
-			msrv_log_append(s, j->in, j->in_len, j->seq);
-		fail_db(s, rc == -FFFS_EBADFRAME ? 0 : rc);
 	} else if (j->seq > cur) {
 		rc = -FFFS_EVERSION;
 	}

@@ -4,11 +4,14 @@
  * handlers of the receiving side (meta/msrv.h).
  *
  * The forwarder asks the successor's applied seq, then sends every write
- * set after it, MSRV_FWD_WINDOW in flight. An answer for seq s means the
- * successor's committed_seq reached s: for a serving successor that is
- * our committed_seq too. A gap (-FFFS_EVERSION) resumes after the seq the
- * successor names; any other failure waits craq_retry_ms and starts over
- * from a fresh META_META_SEQ. A routing change that gives another
+ * set after it, MSRV_FWD_WINDOW in flight. A write set is in the log as
+ * soon as it is final, while this replica still makes it durable, so the
+ * replicas' synced commits overlap; an answer still means durable on
+ * every replica after us, and committed_seq also waits for our own. An answer
+ * for seq s means the successor's committed_seq reached s: for a serving
+ * successor that is our committed_seq too. A gap (-FFFS_EVERSION) resumes after
+ * the seq the successor names; any other failure waits craq_retry_ms and starts
+ * over from a fresh META_META_SEQ. A routing change that gives another
  * successor or chain version starts a new epoch: answers of the old one
  * are ignored. A syncing successor first gets a copy of the db
  * (msrv_sync.c). */
@@ -92,7 +95,11 @@ static uint8_t *log_body(struct msrv *s, uint64_t seq, size_t *blen, bool *gap)
 	uint8_t *b;
 
 	*gap = false;
-	if (s->log_off == s->log_n || seq < s->log[s->log_off].seq) {
+	if (s->log_off == s->log_n) { /* not yet, or no longer, here */
+		*gap = seq <= atomic_load(&s->applied);
+		return NULL;
+	}
+	if (seq < s->log[s->log_off].seq) {
 		*gap = true;
 		return NULL;
 	}
@@ -248,7 +255,6 @@ static int send_one(struct core *c, struct msrv *s, uint64_t seq)
 static void pump(struct core *c, struct msrv *s)
 {
 	struct msrv_fwd *f = &s->fwd;
-	uint64_t applied = atomic_load(&s->applied);
 	int rc;
 
 	if (f->state != FWD_RUN)
@@ -260,7 +266,9 @@ static void pump(struct core *c, struct msrv *s)
 				       1000000);
 		return;
 	}
-	while (f->inflight < MSRV_FWD_WINDOW && f->next <= applied) {
+	/* everything logged, including a write set this replica is still
+	 * making durable (msrv_exec.c, sealed()) */
+	while (f->inflight < MSRV_FWD_WINDOW) {
 		rc = send_one(c, s, f->next);
 		if (rc == -EAGAIN)
 			break;
@@ -303,7 +311,7 @@ static void seq_done(struct core *c, struct rpc_call *call, int status,
 		goto out;
 	}
 	f->gap_logged = false;
-	if (applied > atomic_load(&s->applied))
+	if (applied > atomic_load(&s->applied) + 1) /* + one being synced */
 		log_warn("target %llu: successor %llu is at seq %llu, past "
 			 "ours (%llu)",
 			 (unsigned long long)s->target,

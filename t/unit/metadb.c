@@ -2,7 +2,8 @@
  * scan, the write set's encoding, applying it on a second db (same
  * digest), refusing malformed and out-of-sequence write sets, a full map,
  * syncing and META_DB_NOSYNC, reopening, the requests table, the inodes
- * a write set touches, a consistent copy of the environment. */
+ * a write set touches, a consistent copy of the environment, a write set
+ * handed over before its synced commit. */
 #include <ftw.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -577,6 +578,64 @@ static void test_touched_copy(void)
 	meta_db_close(a);
 }
 
+struct seal_seen {
+	struct meta_db *db;
+	int calls, syncs;
+	uint64_t seq, db_seq;
+	uint8_t *buf;
+	size_t len;
+};
+
+static void seal_cb(void *arg, const struct meta_ws *ws)
+{
+	struct seal_seen *s = arg;
+
+	s->calls++;
+	s->syncs = atomic_load(&nsyncs);
+	s->seq = ws->seq;
+	s->db_seq = meta_db_seq(s->db);
+	s->buf = xmalloc(ws->len);
+	memcpy(s->buf, ws->buf, ws->len);
+	s->len = ws->len;
+}
+
+/* meta_txn_commit_sealed: the write set is handed over final, before the
+ * synced commit, and is the one the commit records. */
+static void test_sealed(void)
+{
+	struct meta_db *a = open_db("sa", 0, 0), *b = open_db("sb", 0, 0);
+	struct seal_seen seen = { .db = a };
+	struct meta_txn *t;
+	struct meta_ws ws;
+
+	ok(a && b, "two synced dbs");
+	if (!a || !b)
+		return;
+	is_int(meta_txn_begin(a, true, &t), 0, "begin");
+	put_s(t, META_T_INODES, "k1", "v1");
+	put_s(t, META_T_DIRENTS, "k2", "v2");
+	is_int(meta_txn_commit_sealed(t, &ws, seal_cb, &seen), 0,
+	       "commit_sealed");
+	is_int(seen.calls, 1, "sealed() ran once");
+	is_int((long long)seen.seq, 1, "... with the write set of seq 1");
+	is_int((long long)seen.db_seq, 0, "... before the commit recorded it");
+	ok(atomic_load(&nsyncs) > seen.syncs, "... and before the sync");
+	ok(ws.len == seen.len && !memcmp(ws.buf, seen.buf, ws.len),
+	   "the committed write set is the sealed one");
+	is_int((long long)meta_db_seq(a), 1, "the db is at seq 1");
+	is_int(meta_db_apply(b, seen.buf, seen.len), 0,
+	       "the sealed write set applies on another db");
+	ok(digest_eq(a, b), "... to the same contents");
+	is_int(meta_txn_begin(a, false, &t), 0, "a read-only transaction");
+	seen.calls = 0;
+	is_int(meta_txn_commit_sealed(t, NULL, seal_cb, &seen), 0, "... ends");
+	is_int(seen.calls, 0, "... without a write set to seal");
+	free(seen.buf);
+	meta_ws_release(&ws);
+	meta_db_close(a);
+	meta_db_close(b);
+}
+
 int main(void)
 {
 	struct meta_db *a, *b;
@@ -601,6 +660,7 @@ int main(void)
 	test_full();
 	test_sync();
 	test_touched_copy();
+	test_sealed();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }
