@@ -463,6 +463,7 @@ static int h_fsck(struct core *c, struct rpc_req *req)
 
 const struct rpc_handler msrv_handlers[MSG__MAX] = {
 	RPC_HANDLER(PEER_SRV_PING, rpc_handle_ping),
+	RPC_HANDLER(BENCH_SRV_ECHO, rpc_handle_echo), /* bench meta's ceiling */
 	RPC_HANDLER(CLI_META_OP, h_op),
 	RPC_HANDLER(META_META_FORWARD, msrv_h_forward),
 	RPC_HANDLER(META_META_SEQ, msrv_h_seq),

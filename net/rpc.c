@@ -714,6 +714,37 @@ int rpc_handle_ping(struct core *c, struct rpc_req *req)
 	return 0;
 }
 
+static void echo_bulk_free(void *p)
+{
+	iobuf_free_any(core_self(), p);
+}
+
+int rpc_handle_echo(struct core *c, struct rpc_req *req)
+{
+	const void *data, *bulk = NULL;
+	uint32_t rbl, dlen;
+	struct unpack up;
+	struct pack pk;
+	uint8_t *buf;
+
+	unpack_init(&up, req->body, req->body_len);
+	rbl = unpack_u32(&up);
+	unpack_blob(&up, &data, &dlen);
+	if (unpack_finish(&up))
+		return -FFFS_EBADFRAME;
+	if (rbl && rbl != req->bulk_len)
+		return -EINVAL;
+	buf = xmalloc(dlen + 4);
+	pack_init(&pk, buf, dlen + 4);
+	pack_blob(&pk, data, dlen);
+	if (rbl)
+		bulk = rpc_req_take_bulk(req);
+	rpc_reply(c, req, 0, buf, (uint32_t)pack_len(&pk), bulk, rbl,
+		  bulk ? echo_bulk_free : NULL, (void *)bulk);
+	free(buf);
+	return 0;
+}
+
 static void accept_arm(struct core *c);
 
 static void accepted_here(struct core *c, int fd)

@@ -130,5 +130,10 @@ const char *rpc_req_peer(const struct rpc_req *req);
 
 /* Handler of PEER_SRV_PING, for every server's table. */
 int rpc_handle_ping(struct core *c, struct rpc_req *req);
+/* Handler of BENCH_SRV_ECHO for a server that only echoes: the data, and
+ * the request's bulk when resp_bulk_len is its length (else -EINVAL). It
+ * is the ceiling `fffs bench` compares a server's own operations with,
+ * over the same connections. */
+int rpc_handle_echo(struct core *c, struct rpc_req *req);
 
 #endif /* NET_RPC_H */

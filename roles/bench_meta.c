@@ -3,8 +3,9 @@
  * 3-replica meta chain (its own cluster, or the one --mgmtd names), each
  * beside two ceilings measured in the same run: the same keys written
  * and read straight on LMDB in this process (synced commits of 64
- * operations), and an echo RPC of the same request size over the same
- * kind of connection. */
+ * operations), and an echo RPC of the same request size to the same meta
+ * servers over the same connections (spread over the replicas as reads
+ * are). */
 #define LOG_SUBSYS "bench"
 #include <cjson/cJSON.h>
 #include <fcntl.h>
@@ -23,6 +24,9 @@
 #define NODES	   3
 #define READY_MS   60000 /* for the meta chain to serve */
 #define LMDB_BATCH 64	 /* operations per synced commit (the ceiling) */
+/* Stats and echoes are fast: both go on (stats over the same files
+ * again) until this long has passed, so that a rate is not a few ms. */
+#define READ_MIN_NS 1000000000ull
 
 enum mph {
 	MP_MKDIR,
@@ -60,8 +64,9 @@ struct mdrv {
 	struct loop_timer timer;
 	uint64_t deadline, base, *dir;
 	char base_name[64];
-	char echo_uri[64];
-	int phase; /* MP_*, MP__COUNT: the echo */
+	uint32_t echo_rr;
+	int phase; /* MP_* */
+	bool echoed;
 	unsigned active, nslots;
 	struct mslot *slots;
 	uint64_t t_start, echo_next;
@@ -112,8 +117,12 @@ static void phase_end(struct core *c, struct mdrv *d)
 		fprintf(stderr, "fffs bench meta: %s failed\n", r->name);
 		return drv_finish(d, 1);
 	}
-	if (++d->phase == MP__COUNT)
+	/* the echo runs where the stats do: after the creates, on servers
+	 * with nothing else to do */
+	if (++d->phase == MP_STAT && !d->echoed)
 		return echo_start(c, d);
+	if (d->phase == MP__COUNT)
+		return drv_finish(d, 0);
 	phase_start(c, d);
 }
 
@@ -145,6 +154,9 @@ static void slot_done(struct core *c, struct mcli_op *op)
 	mres_release(&op->r);
 	if (d->finished || loop_stopping(c))
 		return;
+	if (d->phase == MP_STAT && s->next == s->n && s->n && !s->eof &&
+	    now_ns() - d->t_start < READ_MIN_NS)
+		s->next = 0; /* another pass over its files */
 	if (slot_more(s))
 		return slot_fire(c, s);
 	if (!--d->active)
@@ -258,21 +270,44 @@ static void echo_done(struct core *c, struct rpc_call *call, int status,
 	bench_lat_add(&d->lat, now_ns() - s->t0);
 	if (d->finished || loop_stopping(c))
 		return;
-	if (d->echo_next < d->a->ops)
+	if (d->echo_next < d->a->ops || now_ns() - d->t_start < READ_MIN_NS)
 		return echo_fire(c, s);
 	if (--d->active)
 		return;
 	d->echo.name = "echo";
 	d->echo.secs = (double)(now_ns() - d->t_start) / 1e9;
 	bench_lat_finish(&d->lat, &d->echo);
-	drv_finish(d, 0);
+	d->echoed = true;
+	phase_start(c, d);
+}
+
+/* The next serving replica of the meta chain, in turn, as the meta
+ * client spreads reads: its connection is the one mcli uses. */
+static struct rpc_peer *echo_peer(struct core *c, struct mdrv *d)
+{
+	struct routing *r = agent_routing();
+	const struct rt_chain *ch = mcli_meta_chain(r);
+	uint64_t m[RT_CHAIN_MAX];
+	int n = ch ? routing_chain_serving(r, ch, m) : 0;
+	const struct rt_target *t =
+		n ? routing_target(r, m[d->echo_rr++ % (uint32_t)n]) : NULL;
+	const struct rt_node *nd = t ? routing_node(r, t->node) : NULL;
+	struct rpc_peer *p = NULL;
+	char err[128];
+
+	if (nd)
+		p = rpc_peer_get(c, nd->addr, err, sizeof(err));
+	routing_unref(r);
+	if (!p)
+		fprintf(stderr, "fffs bench meta: echo: no serving meta "
+				"replica to send to\n");
+	return p;
 }
 
 static void echo_fire(struct core *c, struct mslot *s)
 {
 	struct mdrv *d = s->d;
-	char err[128];
-	struct rpc_peer *p = rpc_peer_get(c, d->echo_uri, err, sizeof(err));
+	struct rpc_peer *p = echo_peer(c, d);
 
 	d->echo_next++;
 	s->call = (struct rpc_call){ .type = MSG_BENCH_SRV_ECHO,
@@ -302,7 +337,6 @@ static void echo_start(struct core *c, struct mdrv *d)
 	pack_u32(&pk, 0);
 	pack_blob(&pk, buf, n);
 	d->echo_len = (uint32_t)pack_len(&pk);
-	d->phase = MP__COUNT;
 	d->t_start = now_ns();
 	d->active = 0;
 	for (unsigned i = 0; i < d->nslots && d->echo_next < d->a->ops; i++) {
@@ -518,7 +552,7 @@ out : {
 
 struct mcluster {
 	char *tmp;
-	struct bench_child mgmtd, node[NODES], echo;
+	struct bench_child mgmtd, node[NODES];
 };
 
 static void common_args(struct args *g)
@@ -582,23 +616,6 @@ static int meta_chain_create(struct mcluster *cl)
 	return rc;
 }
 
-static int echo_spawn(struct mcluster *cl, struct mdrv *d)
-{
-	struct args g = { .n = 0 };
-
-	args_add(&g, "fffs");
-	args_add(&g, "bench");
-	args_add(&g, "rpc");
-	args_add(&g, "--server=tcp://127.0.0.1:0");
-	args_add(&g, "--cores=1");
-	common_args(&g);
-	if (spawn(&cl->echo, &g))
-		return -1;
-	snprintf(d->echo_uri, sizeof(d->echo_uri), "tcp://127.0.0.1:%d",
-		 cl->echo.port);
-	return 0;
-}
-
 static int cluster_start(struct mcluster *cl, const struct bench_args *a)
 {
 	struct args g = { .n = 0 };
@@ -633,7 +650,6 @@ static int cluster_start(struct mcluster *cl, const struct bench_args *a)
 
 static void cluster_stop(struct mcluster *cl)
 {
-	child_stop(&cl->echo);
 	for (int n = 0; n < NODES; n++)
 		child_stop(&cl->node[n]);
 	child_stop(&cl->mgmtd); /* and the directory */
@@ -730,7 +746,7 @@ int bench_meta(const struct bench_args *a)
 	struct mdrv d = { .a = a, .own = own };
 	int rc = 1;
 
-	cl.mgmtd.fd = cl.echo.fd = -1;
+	cl.mgmtd.fd = -1;
 	for (int n = 0; n < NODES; n++)
 		cl.node[n].fd = -1;
 	d.nslots = (unsigned)(a->clients < a->ops ? a->clients : a->ops);
@@ -747,8 +763,7 @@ int bench_meta(const struct bench_args *a)
 	d.cred.gid = (uint32_t)getegid();
 	d.start.cb = drv_start;
 	core_timer_init(&d.timer, wait_ready);
-	if ((own && cluster_start(&cl, a)) || echo_spawn(&cl, &d) ||
-	    loop_start(1, NULL, NULL))
+	if ((own && cluster_start(&cl, a)) || loop_start(1, NULL, NULL))
 		goto out;
 	core_post(core_get(0), &d.start);
 	loop_main();

@@ -54,14 +54,9 @@ static uint8_t *server_bulk; /* zeroes, read-only once serving */
 /* ---- the server
  * -------------------------------------------------------------- */
 
-static void free_bulk(void *p)
-{
-	iobuf_free_any(core_self(), p);
-}
-
 static int h_echo(struct core *c, struct rpc_req *req)
 {
-	const void *data, *bulk = NULL;
+	const void *data;
 	uint32_t rbl, dlen;
 	struct unpack up;
 	struct pack pk;
@@ -72,17 +67,15 @@ static int h_echo(struct core *c, struct rpc_req *req)
 	unpack_blob(&up, &data, &dlen);
 	if (unpack_finish(&up))
 		return -FFFS_EBADFRAME;
+	if (!rbl || rbl == req->bulk_len) /* the payload comes back */
+		return rpc_handle_echo(c, req);
 	if (rbl > SERVER_BULK_MAX)
 		return -EMSGSIZE;
-	buf = xmalloc(dlen + 4);
+	buf = xmalloc(dlen + 4); /* bulk from the server: read speed */
 	pack_init(&pk, buf, dlen + 4);
 	pack_blob(&pk, data, dlen);
-	if (rbl && rbl == req->bulk_len)
-		bulk = rpc_req_take_bulk(req); /* echo the payload */
-	else if (rbl)
-		bulk = server_bulk;
-	rpc_reply(c, req, 0, buf, (uint32_t)pack_len(&pk), bulk, rbl,
-		  bulk && bulk != server_bulk ? free_bulk : NULL, (void *)bulk);
+	rpc_reply(c, req, 0, buf, (uint32_t)pack_len(&pk), server_bulk, rbl,
+		  NULL, NULL);
 	free(buf);
 	return 0;
 }
