@@ -113,6 +113,18 @@ static void op_init(struct mcli_op *op, fuse_req_t req, unsigned mop)
 		cred_of(req, &op->q.cred);
 }
 
+/* A change: false (answered EROFS) on a read-only mount, else op is set
+ * up as op_init() does. */
+static bool change_init(struct mcli_op *op, fuse_req_t req, unsigned mop)
+{
+	if (opts.read_only) {
+		fuse_reply_err(req, EROFS);
+		return false;
+	}
+	op_init(op, req, mop);
+	return true;
+}
+
 /* Run op; 0 or a negative error (logged unless it is an errno a file
  * system gives every day). op->r is released by the caller. */
 static int call(struct mcli_op *op)
@@ -207,6 +219,16 @@ static int set_name(char *dst, const char *name)
 	return 0;
 }
 
+/* Copy name in (and name2 when set), then run op. */
+static int call_named(struct mcli_op *op, const char *name, const char *name2)
+{
+	int rc = set_name(op->q.name, name);
+
+	if (!rc && name2)
+		rc = set_name(op->q.name2, name2);
+	return rc ? rc : call(op);
+}
+
 /* ---- the operations ------------------------------------------------------ */
 
 static void f_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -216,9 +238,7 @@ static void f_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	op_init(&op, req, MOP_LOOKUP);
 	op.q.parent = parent;
-	rc = set_name(op.q.name, name);
-	if (!rc)
-		rc = call(&op);
+	rc = call_named(&op, name, NULL);
 	if (rc || op.r.res.n < 1)
 		fuse_reply_err(req, rc ? fclient_errno(rc) : EIO);
 	else
@@ -273,7 +293,8 @@ static void f_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	unsigned set = 0;
 	int rc;
 
-	op_init(&op, req, MOP_SETATTR);
+	if (!change_init(&op, req, MOP_SETATTR))
+		return;
 	op.q.ino = ino;
 	if (to_set & FUSE_SET_ATTR_MODE)
 		set |= NS_SET_MODE;
@@ -298,10 +319,6 @@ static void f_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	op.q.size = (uint64_t)attr->st_size;
 	op.q.atime = ts_ns(&attr->st_atim);
 	op.q.mtime = ts_ns(&attr->st_mtim);
-	if (opts.read_only) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	/* writes still on their way must not land after the truncation,
 	 * and meta must know how far they reached: it trims the chunks up
 	 * to the length it knows */
@@ -325,11 +342,8 @@ static void mk(fuse_req_t req, unsigned mop, fuse_ino_t parent,
 	struct mcli_op op;
 	int rc;
 
-	if (opts.read_only) {
-		fuse_reply_err(req, EROFS);
+	if (!change_init(&op, req, mop))
 		return;
-	}
-	op_init(&op, req, mop);
 	op.q.parent = parent;
 	op.q.mode = mode;
 	op.q.flags = O_EXCL | O_RDONLY;
@@ -337,9 +351,7 @@ static void mk(fuse_req_t req, unsigned mop, fuse_ino_t parent,
 		op.q.data = (uint8_t *)target;
 		op.q.data_len = (uint32_t)strlen(target);
 	}
-	rc = set_name(op.q.name, name);
-	if (!rc)
-		rc = call(&op);
+	rc = call_named(&op, name, NULL);
 	op.q.data = NULL;
 	reply_child(req, &op, rc);
 }
@@ -376,15 +388,10 @@ static void rm(fuse_req_t req, unsigned mop, fuse_ino_t parent,
 	struct mcli_op op;
 	int rc;
 
-	if (opts.read_only) {
-		fuse_reply_err(req, EROFS);
+	if (!change_init(&op, req, mop))
 		return;
-	}
-	op_init(&op, req, mop);
 	op.q.parent = parent;
-	rc = set_name(op.q.name, name);
-	if (!rc)
-		rc = call(&op);
+	rc = call_named(&op, name, NULL);
 	reply_status(req, &op, rc);
 }
 
@@ -405,19 +412,12 @@ static void f_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct mcli_op op;
 	int rc;
 
-	if (opts.read_only) {
-		fuse_reply_err(req, EROFS);
+	if (!change_init(&op, req, MOP_RENAME))
 		return;
-	}
-	op_init(&op, req, MOP_RENAME);
 	op.q.parent = parent;
 	op.q.newparent = newparent;
 	op.q.flags = flags;
-	rc = set_name(op.q.name, name);
-	if (!rc)
-		rc = set_name(op.q.name2, newname);
-	if (!rc)
-		rc = call(&op);
+	rc = call_named(&op, name, newname);
 	reply_status(req, &op, rc);
 }
 
@@ -427,16 +427,11 @@ static void f_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct mcli_op op;
 	int rc;
 
-	if (opts.read_only) {
-		fuse_reply_err(req, EROFS);
+	if (!change_init(&op, req, MOP_LINK))
 		return;
-	}
-	op_init(&op, req, MOP_LINK);
 	op.q.ino = ino;
 	op.q.newparent = newparent;
-	rc = set_name(op.q.name, newname);
-	if (!rc)
-		rc = call(&op);
+	rc = call_named(&op, newname, NULL);
 	if (!rc && !res_of(&op.r, ino))
 		rc = -EIO;
 	if (rc)
@@ -552,17 +547,12 @@ static void f_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct mcli_op op;
 	int rc;
 
-	if (opts.read_only) {
-		fuse_reply_err(req, EROFS);
+	if (!change_init(&op, req, MOP_CREATE))
 		return;
-	}
-	op_init(&op, req, MOP_CREATE);
 	op.q.parent = parent;
 	op.q.mode = mode & 07777;
 	op.q.flags = (uint32_t)fi->flags;
-	rc = set_name(op.q.name, name);
-	if (!rc)
-		rc = call(&op);
+	rc = call_named(&op, name, NULL);
 	if (!rc && op.r.res.n < 2)
 		rc = -EIO;
 	if (rc)
@@ -834,15 +824,12 @@ static void f_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct mcli_op op;
 	int rc;
 
-	if (opts.read_only) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	if (size > NS_XATTR_SIZE_MAX) {
 		fuse_reply_err(req, E2BIG);
 		return;
 	}
-	op_init(&op, req, MOP_SETXATTR);
+	if (!change_init(&op, req, MOP_SETXATTR))
+		return;
 	op.q.ino = ino;
 	op.q.flags = (uint32_t)flags;
 	op.q.data = (uint8_t *)value;
@@ -894,11 +881,8 @@ static void f_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct mcli_op op;
 	int rc;
 
-	if (opts.read_only) {
-		fuse_reply_err(req, EROFS);
+	if (!change_init(&op, req, MOP_REMOVEXATTR))
 		return;
-	}
-	op_init(&op, req, MOP_REMOVEXATTR);
 	op.q.ino = ino;
 	rc = set_name(op.q.name2, name);
 	if (rc)

@@ -719,7 +719,8 @@ static void echo_bulk_free(void *p)
 	iobuf_free_any(core_self(), p);
 }
 
-int rpc_handle_echo(struct core *c, struct rpc_req *req)
+int rpc_echo(struct core *c, struct rpc_req *req, const void *zeros,
+	     uint32_t zeros_max)
 {
 	const void *data, *bulk = NULL;
 	uint32_t rbl, dlen;
@@ -732,17 +733,24 @@ int rpc_handle_echo(struct core *c, struct rpc_req *req)
 	unpack_blob(&up, &data, &dlen);
 	if (unpack_finish(&up))
 		return -FFFS_EBADFRAME;
-	if (rbl && rbl != req->bulk_len)
-		return -EINVAL;
+	if (rbl && rbl != req->bulk_len && (!zeros || rbl > zeros_max))
+		return zeros ? -EMSGSIZE : -EINVAL;
 	buf = xmalloc(dlen + 4);
 	pack_init(&pk, buf, dlen + 4);
 	pack_blob(&pk, data, dlen);
-	if (rbl)
-		bulk = rpc_req_take_bulk(req);
+	if (rbl && rbl == req->bulk_len)
+		bulk = rpc_req_take_bulk(req); /* the payload comes back */
+	else if (rbl)
+		bulk = zeros;
 	rpc_reply(c, req, 0, buf, (uint32_t)pack_len(&pk), bulk, rbl,
-		  bulk ? echo_bulk_free : NULL, (void *)bulk);
+		  bulk && bulk != zeros ? echo_bulk_free : NULL, (void *)bulk);
 	free(buf);
 	return 0;
+}
+
+int rpc_handle_echo(struct core *c, struct rpc_req *req)
+{
+	return rpc_echo(c, req, NULL, 0);
 }
 
 static void accept_arm(struct core *c);

@@ -135,5 +135,10 @@ int rpc_handle_ping(struct core *c, struct rpc_req *req);
  * is the ceiling `fffs bench` compares a server's own operations with,
  * over the same connections. */
 int rpc_handle_echo(struct core *c, struct rpc_req *req);
+/* The same, where a resp_bulk_len that is not the request's bulk length
+ * (up to zeros_max) is answered with that much of zeros (a server's read
+ * speed), -EMSGSIZE above. */
+int rpc_echo(struct core *c, struct rpc_req *req, const void *zeros,
+	     uint32_t zeros_max);
 
 #endif /* NET_RPC_H */

@@ -56,28 +56,7 @@ static uint8_t *server_bulk; /* zeroes, read-only once serving */
 
 static int h_echo(struct core *c, struct rpc_req *req)
 {
-	const void *data;
-	uint32_t rbl, dlen;
-	struct unpack up;
-	struct pack pk;
-	uint8_t *buf;
-
-	unpack_init(&up, req->body, req->body_len);
-	rbl = unpack_u32(&up);
-	unpack_blob(&up, &data, &dlen);
-	if (unpack_finish(&up))
-		return -FFFS_EBADFRAME;
-	if (!rbl || rbl == req->bulk_len) /* the payload comes back */
-		return rpc_handle_echo(c, req);
-	if (rbl > SERVER_BULK_MAX)
-		return -EMSGSIZE;
-	buf = xmalloc(dlen + 4); /* bulk from the server: read speed */
-	pack_init(&pk, buf, dlen + 4);
-	pack_blob(&pk, data, dlen);
-	rpc_reply(c, req, 0, buf, (uint32_t)pack_len(&pk), server_bulk, rbl,
-		  NULL, NULL);
-	free(buf);
-	return 0;
+	return rpc_echo(c, req, server_bulk, SERVER_BULK_MAX);
 }
 
 static const struct rpc_handler bench_handlers[MSG__MAX] = {
