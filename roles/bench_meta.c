@@ -555,25 +555,6 @@ struct mcluster {
 	struct bench_child mgmtd, node[NODES];
 };
 
-static void common_args(struct args *g)
-{
-	args_addf(g, "--secret-file=%s", config_str(CFG_secret_file));
-	args_addf(g, "--cluster-id=%s", config_str(CFG_cluster_id));
-	args_addf(g, "--log-level=%s",
-		  log_level_cur > LOGL_INFO ? config_str(CFG_log_level)
-					    : "warn");
-}
-
-static int spawn(struct bench_child *ch, struct args *g)
-{
-	int rc = child_fork(ch, g->v);
-
-	if (!rc)
-		rc = child_wait_port(ch);
-	args_free(g);
-	return rc;
-}
-
 static int meta_spawn(struct mcluster *cl, int n)
 {
 	struct args g = { .n = 0 };
@@ -585,8 +566,8 @@ static int meta_spawn(struct mcluster *cl, int n)
 	args_addf(&g, "--node-id=%d", n);
 	args_addf(&g, "--mgmtd=tcp://127.0.0.1:%d", cl->mgmtd.port);
 	args_add(&g, "--cores=1");
-	common_args(&g);
-	return spawn(&cl->node[n - 1], &g);
+	child_common_args(&g);
+	return child_spawn(&cl->node[n - 1], &g);
 }
 
 /* The meta chain: one chain of NODES replicas on the meta nodes. */
@@ -604,7 +585,7 @@ static int meta_chain_create(struct mcluster *cl)
 	args_addf(&g, "--replicas=%d", NODES);
 	args_add(&g, "--role=meta");
 	args_addf(&g, "--mgmtd=tcp://127.0.0.1:%d", cl->mgmtd.port);
-	common_args(&g);
+	child_common_args(&g);
 	rc = run_capture(g.v, &out, NULL);
 	if (rc)
 		fprintf(stderr,
@@ -636,8 +617,8 @@ static int cluster_start(struct mcluster *cl, const struct bench_args *a)
 	args_add(&g, "mgmtd");
 	args_addf(&g, "--state-dir=%s/mgmtd", cl->tmp);
 	args_add(&g, "--listen=tcp://127.0.0.1:0");
-	common_args(&g);
-	if (spawn(&cl->mgmtd, &g))
+	child_common_args(&g);
+	if (child_spawn(&cl->mgmtd, &g))
 		return -1;
 	for (int n = 1; n <= NODES; n++)
 		if (meta_spawn(cl, n))

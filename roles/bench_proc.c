@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/config.h"
 #include "roles/bench_proc.h"
 
 #define SPAWN_WAIT_MS 60000
@@ -84,6 +85,25 @@ int child_wait_port(struct bench_child *sc)
 	fprintf(stderr, "fffs bench: the storage server did not start%s\n",
 		rc == 0 ? " in time" : "");
 	return -1;
+}
+
+void child_common_args(struct args *g)
+{
+	args_addf(g, "--secret-file=%s", config_str(CFG_secret_file));
+	args_addf(g, "--cluster-id=%s", config_str(CFG_cluster_id));
+	args_addf(g, "--log-level=%s",
+		  log_level_cur > LOGL_INFO ? config_str(CFG_log_level)
+					    : "warn");
+}
+
+int child_spawn(struct bench_child *ch, struct args *g)
+{
+	int rc = child_fork(ch, g->v);
+
+	if (!rc)
+		rc = child_wait_port(ch);
+	args_free(g);
+	return rc;
 }
 
 void child_stop(struct bench_child *sc)

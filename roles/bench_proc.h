@@ -47,6 +47,11 @@ int child_fork(struct bench_child *ch, char *const argv[]);
 /* Wait for the child's "... on port N" line: 0 and ch->port, or -1. */
 int child_wait_port(struct bench_child *ch);
 void child_stop(struct bench_child *ch);
+/* The arguments every fffs server of a benchmark's own cluster gets: our
+ * secret file, cluster id and log level (warn unless ours is finer). */
+void child_common_args(struct args *g);
+/* child_fork() and child_wait_port() of g, which is freed; 0 or -1. */
+int child_spawn(struct bench_child *ch, struct args *g);
 
 /* Run argv (PATH searched) with its stdout into *out (NUL-terminated;
  * free it); *pidp (optional) is its pid while it runs. The exit status,

@@ -221,25 +221,6 @@ struct cluster {
 	struct bench_child mgmtd, node[NODES];
 };
 
-static void common_args(struct args *g)
-{
-	args_addf(g, "--secret-file=%s", config_str(CFG_secret_file));
-	args_addf(g, "--cluster-id=%s", config_str(CFG_cluster_id));
-	args_addf(g, "--log-level=%s",
-		  log_level_cur > LOGL_INFO ? config_str(CFG_log_level)
-					    : "warn");
-}
-
-static int spawn(struct bench_child *ch, struct args *g)
-{
-	int rc = child_fork(ch, g->v);
-
-	if (!rc)
-		rc = child_wait_port(ch);
-	args_free(g);
-	return rc;
-}
-
 static int node_spawn(struct cluster *cl, const struct bench_args *a, int n)
 {
 	struct args g = { .n = 0 };
@@ -254,8 +235,8 @@ static int node_spawn(struct cluster *cl, const struct bench_args *a, int n)
 	args_addf(&g, "--node-id=%d", n);
 	args_addf(&g, "--mgmtd=tcp://127.0.0.1:%d", cl->mgmtd.port);
 	args_add(&g, "--cores=1");
-	common_args(&g);
-	return spawn(&cl->node[n - 1], &g);
+	child_common_args(&g);
+	return child_spawn(&cl->node[n - 1], &g);
 }
 
 /* One table of one chain of r replicas, through `fffs admin`. */
@@ -272,7 +253,7 @@ static int table_create(struct cluster *cl, int r)
 	args_add(&g, "--chains=1");
 	args_addf(&g, "--replicas=%d", r);
 	args_addf(&g, "--mgmtd=tcp://127.0.0.1:%d", cl->mgmtd.port);
-	common_args(&g);
+	child_common_args(&g);
 	rc = run_capture(g.v, &out, NULL);
 	if (rc)
 		fprintf(stderr, "fffs bench: cannot create a chain of %d: %s\n",
@@ -303,8 +284,8 @@ static int cluster_start(struct cluster *cl, const struct bench_args *a,
 	args_add(&g, "mgmtd");
 	args_addf(&g, "--state-dir=%s/mgmtd", cl->tmp);
 	args_add(&g, "--listen=tcp://127.0.0.1:0");
-	common_args(&g);
-	if (spawn(&cl->mgmtd, &g))
+	child_common_args(&g);
+	if (child_spawn(&cl->mgmtd, &g))
 		return -1;
 	for (int n = 1; n <= NODES; n++)
 		if (node_spawn(cl, a, n))
