@@ -97,6 +97,10 @@ static void cred_of(fuse_req_t req, struct ns_cred *c)
 	memset(c, 0, sizeof(*c));
 	c->uid = x->uid;
 	c->gid = x->gid;
+	/* meta never looks at root's groups (meta/ns.c); reading them costs
+	 * an open and a read of /proc/PID/task/TID/status per request */
+	if (!x->uid)
+		return;
 	n = fuse_req_getgroups(req, NS_NGROUPS_MAX, g);
 	if (n > NS_NGROUPS_MAX)
 		n = NS_NGROUPS_MAX;
