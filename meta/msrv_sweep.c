@@ -42,6 +42,8 @@ static void chain_next(struct core *c, struct msrv_sweep *sw)
 static void dump_done(struct core *c, struct stor_dump *d)
 {
 	struct msrv_sweep *sw = fffs_container_of(d, struct msrv_sweep, dump);
+	bool other = false;
+	uint32_t i;
 
 	sw->listing = false;
 	sw->nidx = sw->pos = 0;
@@ -55,14 +57,16 @@ static void dump_done(struct core *c, struct stor_dump *d)
 		fail(sw, d->status);
 		return issue(c, sw);
 	}
-	for (uint32_t i = 0; i < d->n; i++) {
-		if (d->ents[i].chunk.inode != sw->ino)
+	for (i = 0; i < d->n && sw->nidx < PAGE_MAX; i++) {
+		if (d->ents[i].chunk.inode != sw->ino) {
+			other = true; /* past the inode: its chunks are done */
 			break;
+		}
 		sw->idx[sw->nidx++] = d->ents[i].chunk.index;
 	}
 	/* more of this inode only when the page ended inside it */
-	sw->more = d->more && d->n && sw->nidx == d->n &&
-		   stor_dump_next(&d->ents[d->n - 1].chunk, &sw->next_key) &&
+	sw->more = !other && sw->nidx && (d->more || i < d->n) &&
+		   stor_dump_next(&d->ents[i - 1].chunk, &sw->next_key) &&
 		   sw->next_key.inode == sw->ino;
 	issue(c, sw);
 }
