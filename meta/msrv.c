@@ -322,7 +322,9 @@ static bool read_dirty(struct msrv *s, const struct mreq *q,
 	return d;
 }
 
-static int read_check(struct msrv *s, uint32_t chain_ver)
+/* The replica may answer a request made at chain_ver: a read anywhere
+ * serving, a change only at the head. */
+static int serve_check(struct msrv *s, uint32_t chain_ver, bool change)
 {
 	int rc = 0;
 
@@ -331,6 +333,8 @@ static int read_check(struct msrv *s, uint32_t chain_ver)
 		rc = -EIO;
 	else if (!s->chain || s->pstate != RT_SERVING || s->fresh)
 		rc = -FFFS_ENOTSERVING;
+	else if (change && !s->head)
+		rc = -FFFS_ENOTHEAD;
 	else if (!agent_serving_allowed())
 		rc = -FFFS_EFENCED;
 	else if (chain_ver != s->chain_ver)
@@ -349,7 +353,7 @@ static int do_read(struct core *c, struct rpc_req *req, struct mreq *q)
 	size_t len = 0;
 	int rc;
 
-	rc = read_check(s, q->chain_ver);
+	rc = serve_check(s, q->chain_ver, false);
 	if (rc)
 		return rc;
 	pthread_rwlock_rdlock(&s->db_lock);
@@ -380,25 +384,6 @@ out_unlock:
 
 /* ---- CLI_META_OP --------------------------------------------------------- */
 
-static int change_check(struct msrv *s, uint32_t chain_ver)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&s->mu);
-	if (atomic_load(&s->db_failed))
-		rc = -EIO;
-	else if (!s->chain || s->pstate != RT_SERVING || s->fresh)
-		rc = -FFFS_ENOTSERVING;
-	else if (!s->head)
-		rc = -FFFS_ENOTHEAD;
-	else if (!agent_serving_allowed())
-		rc = -FFFS_EFENCED;
-	else if (chain_ver != s->chain_ver)
-		rc = -FFFS_ECHAINVER;
-	pthread_mutex_unlock(&s->mu);
-	return rc;
-}
-
 static int h_op(struct core *c, struct rpc_req *req)
 {
 	struct msrv_job *j = xcalloc(1, sizeof(*j));
@@ -416,7 +401,7 @@ static int h_op(struct core *c, struct rpc_req *req)
 		msrv_job_free(j);
 		return rc;
 	}
-	rc = change_check(msrv_g, j->q.chain_ver);
+	rc = serve_check(msrv_g, j->q.chain_ver, true);
 	if (rc) {
 		msrv_job_free(j);
 		return rc;

@@ -21,6 +21,7 @@
 
 #include "meta/mproto.h"
 #include "meta/msrv.h"
+#include "net/pack.h"
 
 #define MSRV_FWD_WINDOW 8	     /* FORWARDs in flight to the successor */
 #define MSRV_BATCH_DATA (256u << 10) /* request data per batch at most */
@@ -176,6 +177,11 @@ void msrv_fwd_kick(struct msrv *s);
 void msrv_fwd_view(struct core *c, struct msrv *s);
 /* The successor's peer (NULL: a bad address, logged). */
 struct rpc_peer *msrv_fwd_peer(struct core *c, struct msrv *s);
+/* The header of every META_META_* request: u32 chain, u32 chain_ver,
+ * u64 target (the successor f feeds). */
+void msrv_hdr_pack(struct pack *pk, const struct msrv_fwd *f);
+void msrv_hdr_unpack(struct unpack *up, uint32_t *chain, uint32_t *ver,
+		     uint64_t *target);
 int msrv_h_forward(struct core *c, struct rpc_req *req);
 int msrv_h_seq(struct core *c, struct rpc_req *req);
 /* The request names this replica at our chain version, in state ok. */

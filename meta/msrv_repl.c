@@ -110,9 +110,7 @@ static uint8_t *log_body(struct msrv *s, uint64_t seq, size_t *blen, bool *gap)
 	*blen = FWD_HDR + e->len;
 	b = xmalloc(*blen);
 	pack_init(&pk, b, *blen);
-	pack_u32(&pk, f->chain);
-	pack_u32(&pk, f->chain_ver);
-	pack_u64(&pk, f->to);
+	msrv_hdr_pack(&pk, f);
 	pack_u64(&pk, seq);
 	pack_blob(&pk, e->buf, (uint32_t)e->len);
 	FFFS_ASSERT(!pk.err);
@@ -349,9 +347,7 @@ static void query(struct core *c, struct msrv *s)
 	fc->epoch = f->epoch;
 	fc->body = xmalloc(16);
 	pack_init(&pk, fc->body, 16);
-	pack_u32(&pk, f->chain);
-	pack_u32(&pk, f->chain_ver);
-	pack_u64(&pk, f->to);
+	msrv_hdr_pack(&pk, f);
 	fc->call.type = MSG_META_META_SEQ;
 	fc->call.body = fc->body;
 	fc->call.body_len = 16;
@@ -411,6 +407,21 @@ void msrv_fwd_view(struct core *c, struct msrv *s)
 
 /* ---- the receiving side -------------------------------------------------- */
 
+void msrv_hdr_pack(struct pack *pk, const struct msrv_fwd *f)
+{
+	pack_u32(pk, f->chain);
+	pack_u32(pk, f->chain_ver);
+	pack_u64(pk, f->to);
+}
+
+void msrv_hdr_unpack(struct unpack *up, uint32_t *chain, uint32_t *ver,
+		     uint64_t *target)
+{
+	*chain = unpack_u32(up);
+	*ver = unpack_u32(up);
+	*target = unpack_u64(up);
+}
+
 int msrv_member_check(struct msrv *s, uint32_t chain, uint32_t chain_ver,
 		      uint64_t target, bool syncing_ok)
 {
@@ -441,9 +452,7 @@ int msrv_h_forward(struct core *c, struct rpc_req *req)
 	int rc;
 
 	unpack_init(&up, req->body, req->body_len);
-	chain = unpack_u32(&up);
-	ver = unpack_u32(&up);
-	target = unpack_u64(&up);
+	msrv_hdr_unpack(&up, &chain, &ver, &target);
 	seq = unpack_u64(&up);
 	unpack_blob(&up, &ws, &wlen);
 	if (unpack_finish(&up) || !wlen) {
@@ -484,9 +493,7 @@ int msrv_h_seq(struct core *c, struct rpc_req *req)
 	int rc;
 
 	unpack_init(&up, req->body, req->body_len);
-	chain = unpack_u32(&up);
-	ver = unpack_u32(&up);
-	target = unpack_u64(&up);
+	msrv_hdr_unpack(&up, &chain, &ver, &target);
 	if (unpack_finish(&up))
 		return -FFFS_EBADFRAME;
 	rc = msrv_member_check(s, chain, ver, target, true);

@@ -253,9 +253,7 @@ static void piece_send(struct core *c, struct msrv *s)
 	sc = xcalloc(1, sizeof(*sc));
 	sc->epoch = f->epoch;
 	pack_init(&pk, sc->body, sizeof(sc->body));
-	pack_u32(&pk, f->chain);
-	pack_u32(&pk, f->chain_ver);
-	pack_u64(&pk, f->to);
+	msrv_hdr_pack(&pk, f);
 	pack_u64(&pk, f->snap_off);
 	pack_u64(&pk, f->snap_len);
 	FFFS_ASSERT(!pk.err);
@@ -309,9 +307,7 @@ void msrv_sync_check(struct core *c, struct msrv *s)
 	sc = xcalloc(1, sizeof(*sc));
 	sc->epoch = f->epoch;
 	pack_init(&pk, sc->body, sizeof(sc->body));
-	pack_u32(&pk, f->chain);
-	pack_u32(&pk, f->chain_ver);
-	pack_u64(&pk, f->to);
+	msrv_hdr_pack(&pk, f);
 	pack_u64(&pk, f->acked);
 	sc->call.type = MSG_META_META_SYNC_DONE;
 	sc->call.body = sc->body;
@@ -443,9 +439,7 @@ int msrv_h_snapshot(struct core *c, struct rpc_req *req)
 	int rc;
 
 	unpack_init(&up, req->body, req->body_len);
-	chain = unpack_u32(&up);
-	ver = unpack_u32(&up);
-	target = unpack_u64(&up);
+	msrv_hdr_unpack(&up, &chain, &ver, &target);
 	off = unpack_u64(&up);
 	total = unpack_u64(&up);
 	if (unpack_finish(&up) || !req->bulk_len || off + req->bulk_len > total)
@@ -477,9 +471,7 @@ int msrv_h_sync_done(struct core *c, struct rpc_req *req)
 	int rc;
 
 	unpack_init(&up, req->body, req->body_len);
-	chain = unpack_u32(&up);
-	ver = unpack_u32(&up);
-	target = unpack_u64(&up);
+	msrv_hdr_unpack(&up, &chain, &ver, &target);
 	seq = unpack_u64(&up);
 	if (unpack_finish(&up))
 		return -FFFS_EBADFRAME;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -364,4 +365,36 @@ int agent_start(struct core *c, const struct agent_params *p)
 	fetch_start(c); /* the first answer at once, then the long-poll */
 	poll_start(c);
 	return 0;
+}
+
+struct agent_launch {
+	struct loop_msg m;
+	struct agent_params p;
+};
+
+static void launch_go(struct core *c, struct loop_msg *m)
+{
+	struct agent_launch *a = fffs_container_of(m, struct agent_launch, m);
+
+	if (agent_start(c, &a->p))
+		loop_request_stop();
+	free(a);
+}
+
+void agent_launch(const struct agent_params *p)
+{
+	struct agent_launch *a = xcalloc(1, sizeof(*a));
+
+	a->p = *p;
+	a->m.cb = launch_go;
+	core_post(core_get(0), &a->m);
+}
+
+void agent_served_addr(struct agent_params *p, const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+
+	snprintf(p->addr, sizeof(p->addr), "%.*s:%d",
+		 (int)(colon ? colon - listen : (long)strlen(listen)), listen,
+		 rpc_serve_port());
 }

@@ -61,6 +61,12 @@ struct agent_params {
 
 /* 0, or -EINVAL for a bad mgmtd URI (logged). */
 int agent_start(struct core *c, const struct agent_params *p);
+/* agent_start() of a copy of p on core 0, from any thread (loops
+ * running); if it fails the loops are asked to stop. */
+void agent_launch(const struct agent_params *p);
+/* p->addr: listen's host with the port this process serves on
+ * (rpc_serve_port()), for a server whose --listen port may be 0. */
+void agent_served_addr(struct agent_params *p, const char *listen);
 /* Any thread: the newest snapshot (one reference), or NULL before the
  * first one arrived. */
 struct routing *agent_routing(void);

@@ -65,39 +65,19 @@ static int parse(const struct cli_cmd *cmd, int argc, char **argv,
 	return 0;
 }
 
-struct agent_start {
-	struct loop_msg m;
-	struct agent_params p;
-};
-
-static void agent_go(struct core *c, struct loop_msg *m)
-{
-	struct agent_start *a = fffs_container_of(m, struct agent_start, m);
-
-	if (agent_start(c, &a->p))
-		loop_request_stop();
-	free(a);
-}
-
 /* The agent on core 0, which also runs the forwarder (meta/msrv.h). */
-static void agent_launch(const char *listen, struct msrv *s)
+static void launch(const char *listen, struct msrv *s)
 {
-	struct agent_start *a = xcalloc(1, sizeof(*a));
-	const char *colon = strrchr(listen, ':');
+	struct agent_params p = { .mgmtd = config_str(CFG_mgmtd),
+				  .heartbeat = true,
+				  .node_id = (uint32_t)config_int(CFG_node_id),
+				  .role = ROLE_META,
+				  .report = msrv_report,
+				  .changed = msrv_routing,
+				  .arg = s };
 
-	a->p = (struct agent_params){ .mgmtd = config_str(CFG_mgmtd),
-				      .heartbeat = true,
-				      .node_id =
-					      (uint32_t)config_int(CFG_node_id),
-				      .role = ROLE_META,
-				      .report = msrv_report,
-				      .changed = msrv_routing,
-				      .arg = s };
-	snprintf(a->p.addr, sizeof(a->p.addr), "%.*s:%d",
-		 (int)(colon ? colon - listen : (long)strlen(listen)), listen,
-		 rpc_serve_port());
-	a->m.cb = agent_go;
-	core_post(core_get(0), &a->m);
+	agent_served_addr(&p, listen);
+	agent_launch(&p);
 }
 
 static int serve(struct meta_args *a, struct msrv *s)
@@ -116,7 +96,7 @@ static int serve(struct meta_args *a, struct msrv *s)
 		fprintf(stderr, "fffs meta: %s\n", err);
 		loop_request_stop();
 	} else {
-		agent_launch(a->listen, s);
+		launch(a->listen, s);
 		printf("meta serving target %llu on port %d\n",
 		       (unsigned long long)a->target, rpc_serve_port());
 		fflush(stdout);

@@ -161,35 +161,18 @@ static int no_targets(void *arg, struct agent_report *out, int max)
 	return 0;
 }
 
-struct agent_start {
-	struct loop_msg m;
-	struct agent_params p;
-};
-
-static void agent_go(struct core *c, struct loop_msg *m)
+static void launch(uint32_t node, const char *mountpoint)
 {
-	struct agent_start *s = fffs_container_of(m, struct agent_start, m);
-
-	if (agent_start(c, &s->p))
-		loop_request_stop();
-	free(s);
-}
-
-static void agent_launch(uint32_t node, const char *mountpoint)
-{
-	struct agent_start *s = xcalloc(1, sizeof(*s));
+	struct agent_params p = { .mgmtd = config_str(CFG_mgmtd),
+				  .heartbeat = true,
+				  .node_id = node,
+				  .role = ROLE_CLIENT,
+				  .report = no_targets };
 	char host[64] = "localhost";
 
 	gethostname(host, sizeof(host) - 1);
-	s->p = (struct agent_params){ .mgmtd = config_str(CFG_mgmtd),
-				      .heartbeat = true,
-				      .node_id = node,
-				      .role = ROLE_CLIENT,
-				      .report = no_targets };
-	snprintf(s->p.addr, sizeof(s->p.addr), "fuse://%.40s%.70s", host,
-		 mountpoint);
-	s->m.cb = agent_go;
-	core_post(core_get(0), &s->m);
+	snprintf(p.addr, sizeof(p.addr), "fuse://%.40s%.70s", host, mountpoint);
+	agent_launch(&p);
 }
 
 /* ---- the FUSE thread ----------------------------------------------------- */
@@ -289,7 +272,7 @@ int cmd_mount(const struct cli_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "fffs mount: cannot start the event loops\n");
 		goto out;
 	}
-	agent_launch(node, a->mountpoint);
+	launch(node, a->mountpoint);
 	if (wait_routing(10000)) {
 		fprintf(stderr,
 			"fffs mount: no routing info from mgmtd %s after "

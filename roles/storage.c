@@ -85,39 +85,17 @@ static void routing_changed(void *arg, struct routing *r)
 
 /* With a mgmtd: register, heartbeat, follow the routing info; the agent
  * runs on core 0. The address is the one served on, with its real port. */
-struct agent_start {
-	struct loop_msg m;
-	struct agent_params p;
-	int rc;
-};
-
-static void agent_go(struct core *c, struct loop_msg *m)
+static void launch(const char *listen)
 {
-	struct agent_start *a = fffs_container_of(m, struct agent_start, m);
+	struct agent_params p = { .mgmtd = config_str(CFG_mgmtd),
+				  .heartbeat = true,
+				  .node_id = (uint32_t)config_int(CFG_node_id),
+				  .role = ROLE_STORAGE,
+				  .report = craq_srv_report,
+				  .changed = routing_changed };
 
-	if (agent_start(c, &a->p))
-		loop_request_stop();
-	free(a);
-}
-
-static int agent_launch(const char *listen)
-{
-	struct agent_start *a = xcalloc(1, sizeof(*a));
-	const char *colon = strrchr(listen, ':');
-
-	a->p = (struct agent_params){ .mgmtd = config_str(CFG_mgmtd),
-				      .heartbeat = true,
-				      .node_id =
-					      (uint32_t)config_int(CFG_node_id),
-				      .role = ROLE_STORAGE,
-				      .report = craq_srv_report,
-				      .changed = routing_changed };
-	snprintf(a->p.addr, sizeof(a->p.addr), "%.*s:%d",
-		 (int)(colon ? colon - listen : (long)strlen(listen)), listen,
-		 rpc_serve_port());
-	a->m.cb = agent_go;
-	core_post(core_get(0), &a->m);
-	return 0;
+	agent_served_addr(&p, listen);
+	agent_launch(&p);
 }
 
 static int serve(struct storage_args *a, struct store *s)
@@ -139,7 +117,7 @@ static int serve(struct storage_args *a, struct store *s)
 		loop_request_stop();
 	} else {
 		if (config_str(CFG_mgmtd)[0])
-			agent_launch(a->listen);
+			launch(a->listen);
 		printf("storage serving %d targets on port %d\n",
 		       store_target_count(s), rpc_serve_port());
 		fflush(stdout);
