@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/config.h"
 #include "meta/msrv_sweep.h"
 #include "mgmt/agent.h"
 
@@ -31,6 +32,23 @@ static void fail(struct msrv_sweep *sw, int status)
 		sw->status = status;
 }
 
+/* A listing that failed: again later with fresh routing when a chain
+ * write would retry too (true), else the sweep fails. */
+static bool list_later(struct core *c, struct msrv_sweep *sw, int status)
+{
+	uint64_t now = now_ns();
+
+	if (!stor_retryable(status) || now >= sw->deadline_ns ||
+	    loop_stopping(c))
+		return false;
+	agent_refresh();
+	sw->relist = true;
+	core_timer_del(c, &sw->timer);
+	core_timer_add(c, &sw->timer,
+		       (uint64_t)config_int(CFG_craq_retry_ms) * 1000000);
+	return true;
+}
+
 /* The chain's listing is exhausted, or failed: the next chain. */
 static void chain_next(struct core *c, struct msrv_sweep *sw)
 {
@@ -48,6 +66,8 @@ static void dump_done(struct core *c, struct stor_dump *d)
 	sw->listing = false;
 	sw->nidx = sw->pos = 0;
 	sw->more = false;
+	if (d->status && list_later(c, sw, d->status))
+		return;
 	if (d->status) {
 		log_warn("inode %llu: cannot list its chunks on chain %u "
 			 "(target %llu): %s",
@@ -96,6 +116,8 @@ static void list_next(struct core *c, struct msrv_sweep *sw)
 	sw->dump.peer = nd ? rpc_peer_get(c, nd->addr, err, sizeof(err)) : NULL;
 	sw->dump.target = m > 0 ? members[0] : 0;
 	routing_unref(r);
+	if (!sw->dump.peer && list_later(c, sw, -FFFS_ENOTSERVING))
+		return;
 	if (!sw->dump.peer) {
 		log_warn("inode %llu: chain %u has no serving head to list "
 			 "its chunks",
@@ -192,7 +214,13 @@ static void issue(struct core *c, struct msrv_sweep *sw)
 
 static void sweep_timer(struct core *c, struct loop_timer *t)
 {
-	issue(c, fffs_container_of(t, struct msrv_sweep, timer));
+	struct msrv_sweep *sw = fffs_container_of(t, struct msrv_sweep, timer);
+
+	if (sw->relist) {
+		sw->relist = false;
+		return list_next(c, sw);
+	}
+	issue(c, sw);
 }
 
 static void sweep_begin(struct core *c, struct loop_msg *m)
@@ -215,6 +243,10 @@ void msrv_sweep_start(struct core *c, struct msrv_sweep *sw)
 	sw->listing = sw->more = false;
 	sw->nidx = sw->pos = 0;
 	sw->next_ns = 0;
+	sw->relist = false;
+	sw->deadline_ns =
+		now_ns() +
+		(uint64_t)config_int(CFG_craq_write_timeout_ms) * 1000000;
 	sw->idx = xcalloc(PAGE_MAX, sizeof(*sw->idx));
 	memset(sw->w, 0, sizeof(sw->w));
 	core_timer_init(&sw->timer, sweep_timer);

@@ -19,9 +19,12 @@
  *
  * done() runs exactly once, on the caller's core, never inside
  * msrv_sweep_start(). status is 0 when every chunk is gone (a remove that
- * finds no chunk counts as done), else the first error: the chain's,
- * -FFFS_ENOTSERVING when a chain has no serving head to list, or the
- * listing's. removed counts the chunks removed. The caller keeps sw
+ * finds no chunk counts as done), else the first error: the chain's
+ * (chain/craq_cli.h retries through failovers), or the listing's. A
+ * listing that fails as a chain write would retry (stale routing, a head
+ * that is away, no serving head: stor_retryable()) is asked again every
+ * craq_retry_ms with fresh routing, until craq_write_timeout_ms after
+ * the sweep started. removed counts the chunks removed. The caller keeps sw
  * until done() runs.
  *
  * A chunk being written while the sweep runs may survive it (the caller
@@ -62,7 +65,8 @@ struct msrv_sweep {
 	uint32_t *idx; /* the page's indexes still to do */
 	uint32_t nidx, pos;
 	unsigned inflight;
-	uint64_t next_ns;
+	uint64_t next_ns, deadline_ns;
+	bool relist; /* the timer lists again (else it issues) */
 	struct loop_timer timer;
 	struct loop_msg msg;
 	struct craq_write w[MSRV_SWEEP_WINDOW];
