@@ -48,8 +48,10 @@ touch "$CUT"
 t_wait_exit watch 40
 t_like "$(t_out watch)" '^watch [0-9]+ [0-9]+ -2015 \(EFENCED\)$' \
 	"cut off from mgmtd, node 3 refuses reads as fenced (-FFFS_EFENCED)" ||
-	t_diag "cut at $t0; the watch's last lines: $(tail -n 5 "$T_DIR/watch.out")
-$(t_err watch | tail -n 5)"
+	{ # to stderr, which prove shows
+		echo "# cut at $t0; the watch's last lines:"
+		{ tail -n 5 "$T_DIR/watch.out"; t_err watch | tail -n 5; } | sed 's/^/# /'
+	} >&2
 # the last read it served was sent before the cut plus half the lease
 # (its last heartbeat was sent before the cut; the server checks at the
 # read, and the answer arrives a little later, more so on a loaded host);

@@ -54,7 +54,15 @@ finish() {
 		done < <(find "$SRC" -type f)
 		t_diag "copied again: $redo files"
 	fi
-	t_ok "the copy of $name compares equal to the source" diff -r "$SRC" "$MNT/$name"
+	t_ok "the copy of $name compares equal to the source" diff -r "$SRC" "$MNT/$name" ||
+		{ # to stderr, which prove shows
+			echo "# cp of $name exited $rc: $(t_err "$name" | head -n 5)"
+			diff -rq "$SRC" "$MNT/$name" | head -n 10 | sed 's/^/# /'
+			diff -rq "$SRC" "$MNT/$name" | awk '$1 == "Files" { print $2, $4 }' |
+				head -n 3 | while read -r a b; do
+					echo "# sizes $(stat -c %s "$a") $(stat -c %s "$b"): $(cmp "$a" "$b" 2>&1 | head -n 1)"
+				done
+		} >&2
 }
 
 # ---- a storage server ---------------------------------------------------------
