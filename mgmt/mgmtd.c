@@ -456,36 +456,53 @@ static bool space_news(const struct rt_target *t)
 	return d >= step;
 }
 
+static bool hb_reports(const struct hb *hb, uint64_t id)
+{
+	for (uint32_t i = 0; i < hb->n; i++)
+		if (hb->t[i].id == id)
+			return true;
+	return false;
+}
+
+/* A change of a target's local state is news too: the published routing
+ * (and what ops tools show of it) must not keep a state the target no
+ * longer reports. */
 static bool hb_targets(const struct hb *hb)
 {
-	bool added = false;
+	bool news = false;
 
 	for (uint32_t i = 0; i < M.live->ntargets; i++) {
 		struct rt_target *t = &M.live->targets[i];
 
-		if (t->node == hb->node)
-			t->lstate = RT_L_OFFLINE; /* until reported below */
+		if (t->node == hb->node && t->lstate != RT_L_OFFLINE &&
+		    !hb_reports(hb, t->id)) {
+			t->lstate = RT_L_OFFLINE;
+			news = true;
+		}
 	}
 	for (uint32_t i = 0; i < hb->n; i++) {
 		struct rt_target *t = routing_target_mut(M.live, hb->t[i].id);
 		struct rt_target nt = { .id = hb->t[i].id,
 					.node = hb->node,
 					.pstate = RT_OFFLINE };
+		uint8_t ls;
 
 		if (!t) {
 			routing_target_upsert(M.live, &nt);
 			t = routing_target_mut(M.live, nt.id);
 			log_info("target %llu of node %u registered",
 				 (unsigned long long)nt.id, hb->node);
-			added = true;
+			news = true;
 		}
-		t->lstate = (t->flags & RT_TF_ADMIN_OFFLINE) ? RT_L_OFFLINE
-							     : hb->t[i].lstate;
+		ls = (t->flags & RT_TF_ADMIN_OFFLINE) ? RT_L_OFFLINE
+						      : hb->t[i].lstate;
+		news |= t->lstate != ls;
+		t->lstate = ls;
 		t->capacity = hb->t[i].capacity;
 		t->used = hb->t[i].used;
-		added |= space_news(t);
+		news |= space_news(t);
 	}
-	return added;
+	return news;
 }
 
 static int h_heartbeat(struct core *c, struct rpc_req *req)
