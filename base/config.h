@@ -123,6 +123,10 @@ enum cfg_type { CFG_INT, CFG_SIZE, CFG_MS, CFG_BOOL, CFG_STR, CFG_ENUM };
 	X(agent_cut_file, CFG_STR, "", 0, 4096, NULL,                          \
 	  "Testing (needs debug_faults): while this file exists the process "  \
 	  "acts as if mgmtd were unreachable (no heartbeat, no routing).")     \
+	X(store_hold_file, CFG_STR, "", 0, 4096, NULL,                         \
+	  "Testing (needs debug_faults): while this file exists, storage "     \
+	  "targets hold their chunk metadata batches (a write's data is "      \
+	  "written, its metadata waits).")                                     \
 	X(debug_faults, CFG_BOOL, "false", 0, 1, NULL,                         \
 	  "Allow fault points (FAULT()) to be switched on in this process.")   \
 	X(faults, CFG_STR, "", 0, 1024, NULL,                                  \

@@ -46,6 +46,15 @@ struct chunk_id {
 	uint32_t index;
 };
 
+/* Key order (inode, then index): <0, 0 or >0, as the keys sort. */
+static inline int chunk_id_cmp(const struct chunk_id *a,
+			       const struct chunk_id *b)
+{
+	if (a->inode != b->inode)
+		return a->inode < b->inode ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
 /* The pending version of a chunk (chunk_meta.pending != 0). */
 struct chunk_pend {
 	uint64_t block;

@@ -46,7 +46,11 @@
  * Recovery. The last serving member of a chain whose next target is
  * syncing runs the sync (chain/craq_sync.c): it compares the two targets'
  * chunk lists and sends whole chunks (and removes) under the chunk locks
- * while writes go on, then STOR_STOR_SYNC_DONE. The synced target then
+ * while writes go on, then STOR_STOR_SYNC_DONE. Writes that start once
+ * the target is its successor are forwarded to it; a chunk locked when
+ * the sync starts (a write from before, which will not be forwarded and
+ * whose metadata may not be in the list yet) is sent again once the lists
+ * are done. The synced target then
  * reports itself up to date and mgmtd makes it serving. Targets report
  * their local state through craq_srv_report(): offline when failed, up to
  * date when serving with a lease or synced, else online.

@@ -38,6 +38,11 @@ struct craq_sync {
 	struct stor_client cl;
 	struct stor_dump dump;
 	struct list remote, local;
+	/* chunks locked when the job started: writes that began before the
+	 * target was our successor; they may miss the local list and are
+	 * not forwarded to it, so each is reconciled after the merge */
+	struct chunk_id *held;
+	size_t nheld, iheld;
 	unsigned inflight;
 	uint64_t sent, removed, same;
 	uint64_t t0;
@@ -222,13 +227,6 @@ static void action_start(struct craq_sync *j, const struct chunk_id *id)
 
 /* ---- the merge ----------------------------------------------------------- */
 
-static int key_cmp(const struct chunk_id *a, const struct chunk_id *b)
-{
-	if (a->inode != b->inode)
-		return a->inode < b->inode ? -1 : 1;
-	return a->index < b->index ? -1 : a->index > b->index;
-}
-
 static bool same(const struct stor_dump_ent *l, const struct stor_dump_ent *r)
 {
 	return l->committed && l->committed == r->committed && !r->pending &&
@@ -249,7 +247,7 @@ static bool merge_next(struct craq_sync *j, struct chunk_id *id, bool *act)
 		return false;
 	cmp = !lh   ? 1
 	      : !rh ? -1
-		    : key_cmp(&l->e[l->i].chunk, &r->e[r->i].chunk);
+		    : chunk_id_cmp(&l->e[l->i].chunk, &r->e[r->i].chunk);
 	*id = cmp <= 0 ? l->e[l->i].chunk : r->e[r->i].chunk;
 	*act = cmp != 0 || !same(&l->e[l->i], &r->e[r->i]);
 	if (cmp == 0 && !*act)
@@ -269,6 +267,7 @@ static void sync_free(struct craq_sync *j)
 	stor_client_release(&j->cl);
 	free(j->remote.e);
 	free(j->local.e);
+	free(j->held);
 	free(j);
 }
 
@@ -366,11 +365,30 @@ static void step(struct craq_sync *j)
 	}
 	if (j->remote.i == j->remote.n && j->remote.more)
 		return remote_page(j);
+	while (j->inflight < SYNC_DEPTH && j->iheld < j->nheld)
+		action_start(j, &j->held[j->iheld++]);
+	if (j->inflight)
+		return;
 	if (craq_inherited_left(j->ct)) { /* I4: those must reach it first */
 		j->waiting = true;
 		return core_timer_add(j->c, &j->timer, 10000000);
 	}
 	send_done(j);
+}
+
+/* The chunks of ct locked now (before the first local page is read). */
+static void held_take(struct craq_sync *j)
+{
+	size_t cap = 0;
+
+	for (int b = 0; b < CRAQ_NLOCK; b++)
+		for (struct craq_lock *e = j->ct->locks[b]; e; e = e->next) {
+			if (j->nheld == cap)
+				j->held = xrealloc(j->held,
+						   (cap = cap * 2 + 16) *
+							   sizeof(*j->held));
+			j->held[j->nheld++] = e->id;
+		}
 }
 
 static void job_start(struct core *c, struct craq_tgt *ct)
@@ -389,9 +407,11 @@ static void job_start(struct core *c, struct craq_tgt *ct)
 	core_timer_init(&j->timer, job_timer);
 	stor_client_init(&j->cl, c, 0);
 	ct->sync = j;
-	log_info("target %llu syncs target %llu of chain %u (version %u)",
+	held_take(j);
+	log_info("target %llu syncs target %llu of chain %u (version %u), "
+		 "%zu chunks busy",
 		 (unsigned long long)ct->id, (unsigned long long)j->target,
-		 j->chain, j->chain_ver);
+		 j->chain, j->chain_ver, j->nheld);
 	if (local_page(j)) {
 		j->failed = true;
 		return step(j);

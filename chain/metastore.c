@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/config.h"
 #include "base/dirs.h"
 #include "chain/chunkmeta.h"
 #include "chain/metastore.h"
@@ -648,6 +649,25 @@ static struct ms_batch *ms_take_synced(struct metastore *ms)
 	return b;
 }
 
+/* Testing: hold batches while store_hold_file exists (and the store is
+ * not closing). */
+static void ms_hold(struct metastore *ms)
+{
+	const char *f = config_str(CFG_store_hold_file);
+	bool stop = false;
+
+	if (!*f || !config_bool(CFG_debug_faults) || access(f, F_OK))
+		return;
+	log_info("'%s' exists: chunk metadata in '%s' waits", f, ms->dir);
+	while (!stop && access(f, F_OK) == 0) {
+		usleep(10000);
+		pthread_mutex_lock(&ms->lock);
+		stop = ms->stop;
+		pthread_mutex_unlock(&ms->lock);
+	}
+	log_info("chunk metadata in '%s' goes on", ms->dir);
+}
+
 /* Stage 2: commit each synced batch in its own transaction (a batch fails
  * or succeeds whole), while the syncer works on the next one. */
 static void *ms_committer(void *arg)
@@ -658,6 +678,7 @@ static void *ms_committer(void *arg)
 
 	pthread_setname_np(pthread_self(), "fffs-metastore");
 	while ((b = ms_take_synced(ms))) {
+		ms_hold(ms);
 		rc = b->rc ? b->rc : ms_apply(ms, b->ops);
 		if (rc)
 			log_warn("chunk metadata batch of %zu ops in '%s' "

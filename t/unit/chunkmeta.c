@@ -84,15 +84,6 @@ static const uint32_t indexes[] = { 0,		1,	    0xff,
 				    0x100,	0x7fffff,   0x7fffffff,
 				    0x80000000, 0xfffffffe, 0xffffffff };
 
-static int id_cmp(const struct chunk_id *a, const struct chunk_id *b)
-{
-	if (a->inode != b->inode)
-		return a->inode < b->inode ? -1 : 1;
-	if (a->index != b->index)
-		return a->index < b->index ? -1 : 1;
-	return 0;
-}
-
 static int sign(int x)
 {
 	return (x > 0) - (x < 0);
@@ -114,13 +105,13 @@ static void test_keys(void)
 	for (size_t i = 0; i < n; i++) {
 		chunk_key_encode(&ids[i], keys[i]);
 		if (chunk_key_decode(keys[i], CHUNK_KEY_LEN, &back) ||
-		    id_cmp(&back, &ids[i]))
+		    chunk_id_cmp(&back, &ids[i]))
 			bad_trip++;
 	}
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < n; j++)
 			if (sign(memcmp(keys[i], keys[j], CHUNK_KEY_LEN)) !=
-			    id_cmp(&ids[i], &ids[j]))
+			    chunk_id_cmp(&ids[i], &ids[j]))
 				bad_order++;
 	is_int(bad_trip, 0, "keys decode to the id they encode");
 	is_int(bad_order, 0, "memcmp order of keys is (inode, index) order");
