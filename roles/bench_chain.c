@@ -393,14 +393,25 @@ static void vrep_next(struct core *c, struct chain_drv *d)
 
 static void vdump_member(struct core *c, struct chain_drv *d);
 
-/* A chunk of member k's list against the first member's. */
+/* A chunk of member k's list against the first member's, both in key
+ * order: the first member's chunks before it are ones member k lacks. */
 static void vlist_cmp(struct chain_drv *d, const struct stor_dump_ent *e,
 		      uint64_t target)
 {
 	uint32_t chain = d->chains[d->vchain];
+	int cmp = -1;
 
-	if (d->vcmp < d->nv && d->vchunks[d->vcmp].inode == e->chunk.inode &&
-	    d->vchunks[d->vcmp].index == e->chunk.index) {
+	while (d->vcmp < d->nv &&
+	       (cmp = chunk_id_cmp(&d->vchunks[d->vcmp], &e->chunk)) < 0) {
+		d->vdiff++;
+		printf("chain %u: target %" PRIu64
+		       " lacks chunk inode 0x%" PRIx64
+		       " index %u, which target %" PRIu64 " has\n",
+		       chain, target, d->vchunks[d->vcmp].inode,
+		       d->vchunks[d->vcmp].index, d->vmembers[0]);
+		d->vcmp++;
+	}
+	if (d->vcmp < d->nv && cmp == 0) {
 		d->vcmp++;
 		return;
 	}

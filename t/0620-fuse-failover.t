@@ -61,7 +61,15 @@ finish() {
 			diff -rq "$SRC" "$MNT/$name" | awk '$1 == "Files" { print $2, $4 }' |
 				head -n 3 | while read -r a b; do
 					echo "# sizes $(stat -c %s "$a") $(stat -c %s "$b"): $(cmp "$a" "$b" 2>&1 | head -n 1)"
+					echo "# $(cmp -l "$a" "$b" 2>/dev/null | wc -l) bytes differ, from $(cmp -l "$a" "$b" 2>/dev/null | awk 'NR == 1 { f = $1 } { l = $1 } END { print f " to " l }')"
+					sleep 2
+					cmp -s "$a" "$b" && echo "# ... read again 2 s later: alike"
 				done
+			"${ADM[@]}" chains | sed 's/^/# chains: /'
+			"$FFFS" bench chunk --mgmtd "$URI" --table 2 --verify-replicas \
+				--cluster-id lab --secret-file "$LAB/secret" 2>&1 |
+				grep -v 'alike$' | head -n 30 | sed 's/^/# verify: /'
+			grep ' warn: \| error: ' "$LAB"/log/*.log | tail -n 40 | sed 's/^/# log: /'
 		} >&2
 }
 
