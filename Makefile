@@ -38,8 +38,11 @@ SRCS    := $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.c))
 OBJS    := $(patsubst %.c,$(OBJ)/%.o,$(SRCS))
 UNITSRC := $(wildcard t/unit/*.c)
 UNITS   := $(patsubst t/unit/%.c,$(OBJ)/t/unit/%,$(UNITSRC))
+# what several unit test programs share (each takes what it uses)
+UNITLIBO := $(patsubst %.c,$(OBJ)/%.o,$(wildcard t/unit/lib/*.c))
+UNITLIB := $(OBJ)/t/unit/libunit.a
 FUZZSRC := $(wildcard t/fuzz/*.c)
-DEPS    := $(OBJS:.o=.d) $(OBJ)/fffs.d
+DEPS    := $(OBJS:.o=.d) $(UNITLIBO:.o=.d) $(OBJ)/fffs.d
 
 .PHONY: all test check lab fuzz fmt fmt-check lint man install clean units deps
 
@@ -66,10 +69,14 @@ $(OBJ)/%.o: %.c
 	@echo "  CC      $<"
 	$(Q)$(CC) $(BASECF) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(OBJ)/t/unit/%: t/unit/%.c $(OBJ)/libfffs.a t/unit/tap.h
+$(UNITLIB): $(UNITLIBO)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OBJ)/t/unit/%: t/unit/%.c $(UNITLIB) $(OBJ)/libfffs.a t/unit/tap.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(BASECF) $(CFLAGS) -o $@ $< $(OBJ)/libfffs.a $(LIBS)
+	$(Q)$(CC) $(BASECF) $(CFLAGS) -o $@ $< $(UNITLIB) $(OBJ)/libfffs.a $(LIBS)
 
 units: $(UNITS)
 
