@@ -33,11 +33,17 @@ static void fail(struct msrv_sweep *sw, int status)
 }
 
 /* A listing that failed: again later with fresh routing when a chain
- * write would retry too (true), else the sweep fails. */
+ * write would retry too (true), else the sweep fails. The time allowed
+ * counts from this listing's first failure, not from the sweep's start,
+ * which a long rate-limited sweep may have left far behind. */
 static bool list_later(struct core *c, struct msrv_sweep *sw, int status)
 {
 	uint64_t now = now_ns();
 
+	if (!sw->deadline_ns)
+		sw->deadline_ns =
+			now + (uint64_t)config_int(CFG_craq_write_timeout_ms) *
+				      1000000;
 	if (!stor_retryable(status) || now >= sw->deadline_ns ||
 	    loop_stopping(c))
 		return false;
@@ -77,6 +83,7 @@ static void dump_done(struct core *c, struct stor_dump *d)
 		fail(sw, d->status);
 		return issue(c, sw);
 	}
+	sw->deadline_ns = 0; /* listed: the next failure starts afresh */
 	for (i = 0; i < d->n && sw->nidx < PAGE_MAX; i++) {
 		if (d->ents[i].chunk.inode != sw->ino) {
 			other = true; /* past the inode: its chunks are done */
@@ -244,9 +251,7 @@ void msrv_sweep_start(struct core *c, struct msrv_sweep *sw)
 	sw->nidx = sw->pos = 0;
 	sw->next_ns = 0;
 	sw->relist = false;
-	sw->deadline_ns =
-		now_ns() +
-		(uint64_t)config_int(CFG_craq_write_timeout_ms) * 1000000;
+	sw->deadline_ns = 0;
 	sw->idx = xcalloc(PAGE_MAX, sizeof(*sw->idx));
 	memset(sw->w, 0, sizeof(sw->w));
 	core_timer_init(&sw->timer, sweep_timer);

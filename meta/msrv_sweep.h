@@ -24,8 +24,8 @@
  * listing that fails as a chain write would retry (stale routing, a head
  * that is away, no serving head: stor_retryable()) is asked again every
  * craq_retry_ms with fresh routing, until craq_write_timeout_ms after
- * the sweep started. removed counts the chunks removed. The caller keeps sw
- * until done() runs.
+ * its first failure. removed counts the chunks removed. The caller keeps
+ * sw until done() runs.
  *
  * A chunk being written while the sweep runs may survive it (the caller
  * guarantees there is no writer: the file is in gc, or the head orders the
@@ -65,8 +65,9 @@ struct msrv_sweep {
 	uint32_t *idx; /* the page's indexes still to do */
 	uint32_t nidx, pos;
 	unsigned inflight;
-	uint64_t next_ns, deadline_ns;
-	bool relist; /* the timer lists again (else it issues) */
+	uint64_t next_ns;
+	uint64_t deadline_ns; /* of a failing listing's retries, 0: none */
+	bool relist;	      /* the timer lists again (else it issues) */
 	struct loop_timer timer;
 	struct loop_msg msg;
 	struct craq_write w[MSRV_SWEEP_WINDOW];
