@@ -33,10 +33,11 @@ static struct fuse_session *fuse_se;
 /* An open file (fi->fh). */
 struct fh {
 	uint64_t ino, session;
-	struct ns_attr a; /* at open */
-	bool wrote;	  /* since the last report */
-	bool sync;	  /* O_DIRECT or direct_io: no write-behind */
-	struct fwb *w;	  /* write handles */
+	struct ns_attr a;  /* at open */
+	bool wrote;	   /* since the last report */
+	uint64_t reported; /* the largest size reported to meta */
+	bool sync;	   /* O_DIRECT or direct_io: no write-behind */
+	struct fwb *w;	   /* write handles */
 };
 
 static struct craq_client *pick_cc(void);
@@ -578,8 +579,11 @@ static int report(struct fh *h, uint64_t size, bool close)
 	op.q.size = size;
 	op.q.flags = (close ? 0 : MCLOSE_KEEP) | (h->wrote ? MCLOSE_WROTE : 0);
 	rc = call(&op);
-	if (!rc)
+	if (!rc) {
 		h->wrote = false;
+		if (size != UINT64_MAX && size > h->reported)
+			h->reported = size;
+	}
 	mres_release(&op.r);
 	return rc;
 }
@@ -623,8 +627,13 @@ static void f_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		else if (q.length > end)
 			end = q.length;
 	}
+	/* a size already reported (by flush, at close()) is not sent again:
+	 * FUSE sends release after close() returned, so it may reach meta
+	 * after another client truncated the file, and the old size would
+	 * grow the file back */
 	if (h->session)
-		report(h, end, true);
+		report(h, h->wrote || end > h->reported ? end : UINT64_MAX,
+		       true);
 	if (h->w) {
 		fwb_drop_session(h->w, h->session);
 		fwb_put(h->w);
