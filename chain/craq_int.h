@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "chain/craq_srv.h"
+#include "chain/view.h"
 
 #define CRAQ_NLOCK 256
 
@@ -22,16 +23,7 @@ struct craq_sync;
 struct craq_tgt {
 	struct store_target *st;
 	uint64_t id;
-	uint32_t chain, chain_ver; /* 0: in no chain */
-	int pstate;		   /* enum rt_pstate */
-	bool head;
-	bool succ_syncing;     /* the successor is being synced */
-	uint64_t succ;	       /* next of the write set, 0: the tail */
-	uint64_t qtail;	       /* last serving target: asked by reads */
-	uint64_t next_syncing; /* the target we sync, 0: none */
-	char succ_addr[RT_ADDR_MAX];
-	char qtail_addr[RT_ADDR_MAX];
-	char next_addr[RT_ADDR_MAX];
+	struct chain_view v;	/* succ 0: the tail; qtail: asked by reads */
 	_Atomic int rep_pstate; /* -1 outside chains (any thread) */
 	_Atomic uint32_t rep_chain_ver;
 	_Atomic uint32_t synced_ver; /* SYNC_DONE came at this version */

@@ -39,7 +39,7 @@ void craq_srv_init(struct store *s)
 	for (int i = 0; i < C.n; i++) {
 		C.t[i].st = store_target_at(s, i);
 		C.t[i].id = store_target_id(C.t[i].st);
-		C.t[i].pstate = RT_OFFLINE;
+		C.t[i].v.pstate = -1;
 		atomic_store(&C.t[i].rep_pstate, -1);
 	}
 }
@@ -58,65 +58,6 @@ static struct craq_core *core_view(struct core *c)
 	void **slot = core_local(c, CORE_SLOT_CRAQ);
 
 	return *slot;
-}
-
-static bool ws_state(int ps)
-{
-	return ps == RT_SERVING || ps == RT_SYNCING;
-}
-
-static void addr_of(const struct routing *r, uint64_t target, char *out)
-{
-	const struct rt_target *t = routing_target(r, target);
-	const struct rt_node *n = t ? routing_node(r, t->node) : NULL;
-
-	snprintf(out, RT_ADDR_MAX, "%s", n ? n->addr : "");
-}
-
-static int pstate_of(const struct routing *r, uint64_t target)
-{
-	const struct rt_target *t = routing_target(r, target);
-
-	return t ? t->pstate : RT_OFFLINE;
-}
-
-/* The chain as this target sees it: its state, whether it is the head,
- * its successor in the write set, the query tail, the target it syncs. */
-static void view_compute(struct craq_tgt *ct, const struct routing *r)
-{
-	const struct rt_target *t = routing_target(r, ct->id);
-	const struct rt_chain *ch =
-		t && t->chain ? routing_chain(r, t->chain) : NULL;
-	int me = ch ? rt_chain_pos(ch, ct->id) : -1, last_serving = -1;
-
-	ct->chain = 0;
-	ct->pstate = RT_OFFLINE;
-	ct->head = ct->succ_syncing = false;
-	ct->succ = ct->qtail = ct->next_syncing = 0;
-	if (me < 0)
-		return;
-	ct->chain = ch->id;
-	ct->chain_ver = ch->version;
-	ct->pstate = t->pstate;
-	for (int i = 0; i < ch->n; i++) {
-		int ps = pstate_of(r, ch->targets[i]);
-
-		if (ps == RT_SERVING) {
-			last_serving = i;
-			ct->qtail = ch->targets[i];
-		}
-		if (ws_state(ps) && i > me && !ct->succ) {
-			ct->succ = ch->targets[i];
-			ct->succ_syncing = ps == RT_SYNCING;
-		}
-	}
-	ct->head = ct->pstate == RT_SERVING && me == 0;
-	if (last_serving == me && me + 1 < ch->n &&
-	    pstate_of(r, ch->targets[me + 1]) == RT_SYNCING)
-		ct->next_syncing = ch->targets[me + 1];
-	addr_of(r, ct->succ, ct->succ_addr);
-	addr_of(r, ct->qtail, ct->qtail_addr);
-	addr_of(r, ct->next_syncing, ct->next_addr);
 }
 
 static void parked_wake(struct core *c, struct craq_tgt *ct)
@@ -146,21 +87,23 @@ static void inherit(struct craq_tgt *ct)
 static void view_update(struct core *c, struct craq_tgt *ct,
 			const struct routing *r)
 {
-	uint32_t chain = ct->chain, ver = ct->chain_ver;
-	bool was_qtail = ct->qtail == ct->id;
-	int ps = ct->pstate;
+	uint32_t chain = ct->v.chain, ver = ct->v.chain_ver;
+	bool was_qtail = ct->v.qtail == ct->id;
+	int ps = ct->v.pstate;
 
-	view_compute(ct, r);
-	if (ct->qtail == ct->id && !was_qtail)
+	chain_view_compute(&ct->v, r, ct->id);
+	if (ct->v.qtail == ct->id && !was_qtail)
 		inherit(ct);
-	atomic_store(&ct->rep_chain_ver, ct->chain_ver);
-	atomic_store(&ct->rep_pstate, ct->chain ? ct->pstate : -1);
-	if (chain == ct->chain && ver == ct->chain_ver && ps == ct->pstate)
+	atomic_store(&ct->rep_chain_ver, ct->v.chain_ver);
+	atomic_store(&ct->rep_pstate, ct->v.pstate);
+	if (chain == ct->v.chain && ver == ct->v.chain_ver &&
+	    ps == ct->v.pstate)
 		return;
-	if (ct->chain)
+	if (ct->v.chain)
 		log_info("target %llu: chain %u version %u, %s%s",
-			 (unsigned long long)ct->id, ct->chain, ct->chain_ver,
-			 rt_pstate_name(ct->pstate), ct->head ? ", head" : "");
+			 (unsigned long long)ct->id, ct->v.chain,
+			 ct->v.chain_ver, rt_pstate_name(ct->v.pstate),
+			 ct->v.head ? ", head" : "");
 	parked_wake(c, ct);
 	craq_sync_check(c, ct);
 }
@@ -228,18 +171,13 @@ int craq_srv_report(void *arg, struct agent_report *out, int max)
 	for (int i = 0; i < C.n && n < max; i++) {
 		struct craq_tgt *ct = &C.t[i];
 		struct store_space sp;
-		int ps = atomic_load(&ct->rep_pstate);
-		uint8_t ls = RT_L_ONLINE;
+		uint8_t ls;
 
 		store_target_space(ct->st, &sp);
-		if (sp.state == TGT_FAILED)
-			ls = RT_L_OFFLINE;
-		else if (ps == RT_SERVING && agent_serving_allowed())
-			ls = RT_L_UPTODATE;
-		else if (ps == RT_SYNCING && atomic_load(&ct->synced_ver) &&
-			 atomic_load(&ct->synced_ver) ==
-				 atomic_load(&ct->rep_chain_ver))
-			ls = RT_L_UPTODATE;
+		ls = chain_local_state(atomic_load(&ct->rep_pstate),
+				       atomic_load(&ct->rep_chain_ver),
+				       atomic_load(&ct->synced_ver),
+				       sp.state == TGT_FAILED);
 		out[n++] = (struct agent_report){ ct->id, ls, sp.capacity,
 						  sp.used };
 	}
@@ -343,7 +281,7 @@ static void side_op(struct core *c, struct craq_op *o, enum store_op_kind kind,
 	o->rd.kind = kind;
 	o->rd.id = o->op.id;
 	o->rd.set_version = o->u;
-	o->rd.chain_ver = o->ct->chain_ver;
+	o->rd.chain_ver = o->ct->v.chain_ver;
 	o->rd.done = cb;
 	store_submit(c, o->ct->st, &o->rd);
 }
@@ -483,14 +421,14 @@ static void fwd_done(struct core *c, struct rpc_call *call, int status,
 		return whole_load(c, o);
 	/* a syncing successor that fails a write holds the chain up rather
 	 * than roll back a version the query tail may have shown (I4) */
-	if ((stor_retryable(status) || o->ct->succ_syncing) &&
+	if ((stor_retryable(status) || o->ct->v.succ_syncing) &&
 	    now_ns() < o->deadline_ns) {
 		if (!o->tries++ || o->tries % 50 == 0)
 			log_info("target %llu: forward of version %llu to "
 				 "%llu failed: %s; waiting for the chain",
 				 (unsigned long long)o->ct->id,
 				 (unsigned long long)o->u,
-				 (unsigned long long)o->ct->succ,
+				 (unsigned long long)o->ct->v.succ,
 				 fffs_strerror(status));
 		return park(c, o);
 	}
@@ -505,8 +443,8 @@ static void fwd_pack(struct craq_op *o, uint64_t to, struct pack *pk)
 	const struct store_op *op = &o->op;
 	bool whole = o->cur_fwd == CRAQ_FWD_WHOLE;
 
-	pack_u32(pk, o->ct->chain);
-	pack_u32(pk, o->ct->chain_ver);
+	pack_u32(pk, o->ct->v.chain);
+	pack_u32(pk, o->ct->v.chain_ver);
 	pack_u64(pk, to);
 	pack_u8(pk, o->cur_fwd);
 	pack_u8(pk, o->sync);
@@ -550,22 +488,22 @@ static void fwd_send(struct core *c, struct craq_op *o)
 
 	/* out of the chain's write set, its replacement takes the client's
 	 * retry, and this replica syncs before it serves again */
-	if (!ws_state(ct->pstate))
+	if (!chain_in_write_set(ct->v.pstate))
 		return abort_step(c, o, -FFFS_ENOTSERVING);
 	if (now_ns() > o->deadline_ns)
 		return abort_step(c, o, -ETIMEDOUT);
-	if (!ct->succ || o->sync) /* we are the tail now */
+	if (!ct->v.succ || o->sync) /* we are the tail now */
 		return o->cur_fwd == CRAQ_FWD_REMOVE ? remove_local(c, o)
 						     : commit_step(c, o);
 	o->had_succ = true;
-	peer = rpc_peer_get(c, ct->succ_addr, err, sizeof(err));
+	peer = rpc_peer_get(c, ct->v.succ_addr, err, sizeof(err));
 	if (!peer) {
 		log_error("target %llu: successor %llu: %s",
 			  (unsigned long long)ct->id,
-			  (unsigned long long)ct->succ, err);
+			  (unsigned long long)ct->v.succ, err);
 		return park(c, o);
 	}
-	craq_fwd_prepare(o, ct->succ);
+	craq_fwd_prepare(o, ct->v.succ);
 	o->call.done = fwd_done;
 	rpc_call_start(c, peer, &o->call);
 }
@@ -589,7 +527,7 @@ static void applied(struct core *c, struct store_op *op)
 static void apply(struct core *c, struct craq_op *o)
 {
 	struct store_op *op = &o->op;
-	bool tail = !o->ct->succ || o->sync; /* a sync goes no further */
+	bool tail = !o->ct->v.succ || o->sync; /* a sync goes no further */
 
 	op->kind = o->cur_fwd == CRAQ_FWD_WHOLE	     ? SOP_REPLACE
 		   : o->cur_fwd == CRAQ_FWD_TRUNCATE ? SOP_TRUNCATE
@@ -598,7 +536,7 @@ static void apply(struct core *c, struct craq_op *o)
 	op->base_ver = o->base;
 	op->set_pending = tail ? 0 : o->u;
 	op->set_version = tail ? o->u : 0;
-	op->chain_ver = o->ct->chain_ver;
+	op->chain_ver = o->ct->v.chain_ver;
 	op->done = applied;
 	store_submit(c, o->ct->st, op);
 }
@@ -720,13 +658,13 @@ static void query_tail(struct core *c, struct craq_op *o)
 	struct pack pk;
 	char err[128];
 
-	peer = rpc_peer_get(c, o->ct->qtail_addr, err, sizeof(err));
+	peer = rpc_peer_get(c, o->ct->v.qtail_addr, err, sizeof(err));
 	if (!peer)
 		return finish(c, o, -FFFS_ENOTSERVING);
 	pack_init(&pk, o->body, sizeof(o->body));
-	pack_u32(&pk, o->ct->chain);
-	pack_u32(&pk, o->ct->chain_ver);
-	pack_u64(&pk, o->ct->qtail);
+	pack_u32(&pk, o->ct->v.chain);
+	pack_u32(&pk, o->ct->v.chain_ver);
+	pack_u64(&pk, o->ct->v.qtail);
 	pack_u64(&pk, o->op.id.inode);
 	pack_u32(&pk, o->op.id.index);
 	memset(&o->call, 0, sizeof(o->call));
@@ -749,8 +687,8 @@ static void read_done(struct core *c, struct store_op *op)
 	    !op->out_pending ||
 	    (op->want_version && op->version == op->want_version))
 		return finish(c, o, op->status);
-	o->fwd_status = op->status;	 /* what the committed read got */
-	if (o->ct->qtail == o->ct->id) { /* I4: we decide */
+	o->fwd_status = op->status;	   /* what the committed read got */
+	if (o->ct->v.qtail == o->ct->id) { /* I4: we decide */
 		if (visible(o->ct, &op->id, op->version, op->out_pending) ==
 		    op->out_pending)
 			return read_again(c, o, op->out_pending);
@@ -775,18 +713,16 @@ static void read_start(struct core *c, struct craq_op *o)
 static int check(const struct craq_op *o)
 {
 	const struct craq_tgt *ct = o->ct;
+	int rc = chain_view_check(&ct->v, o->chain, o->chain_ver,
+				  CHAIN_ANY_STATE); /* I1 */
 
-	if (!ct->chain || ct->chain != o->chain)
-		return -FFFS_ENOTSERVING;
-	if (!agent_serving_allowed())
-		return -FFFS_EFENCED; /* I1 */
-	if (o->chain_ver != ct->chain_ver)
-		return -FFFS_ECHAINVER; /* I1 */
+	if (rc)
+		return rc;
 	if (o->op.kind == SOP_READ)
-		return ct->pstate == RT_SERVING ? 0 : -FFFS_ENOTSERVING;
+		return ct->v.pstate == RT_SERVING ? 0 : -FFFS_ENOTSERVING;
 	if (o->fwd == CRAQ_CLIENT)
-		return ct->head ? 0 : -FFFS_ENOTHEAD;
-	return ws_state(ct->pstate) ? 0 : -FFFS_ENOTSERVING;
+		return ct->v.head ? 0 : -FFFS_ENOTHEAD;
+	return chain_in_write_set(ct->v.pstate) ? 0 : -FFFS_ENOTSERVING;
 }
 
 void craq_submit(struct core *c, struct store_target *t, struct craq_op *o)
@@ -826,18 +762,13 @@ static int member_check(struct core *c, uint32_t chain, uint32_t chain_ver,
 			uint64_t target, bool serving)
 {
 	struct craq_core *cc = core_view(c);
-	const struct rt_target *t = cc ? routing_target(cc->r, target) : NULL;
-	const struct rt_chain *ch = t ? routing_chain(cc->r, t->chain) : NULL;
+	struct chain_view v;
 
-	if (!t || !store_target_find(C.s, target) || !ch || ch->id != chain)
+	if (!cc || !store_target_find(C.s, target))
 		return -FFFS_ENOTSERVING;
-	if (!agent_serving_allowed())
-		return -FFFS_EFENCED;
-	if (ch->version != chain_ver)
-		return -FFFS_ECHAINVER;
-	if (serving && !ws_state(t->pstate))
-		return -FFFS_ENOTSERVING;
-	return 0;
+	chain_view_compute(&v, cc->r, target);
+	return chain_view_check(&v, chain, chain_ver,
+				serving ? CHAIN_IN_WRITE_SET : CHAIN_ANY_STATE);
 }
 
 void craq_query_submit(struct core *c, struct store_target *t,
@@ -851,7 +782,7 @@ void craq_query_submit(struct core *c, struct store_target *t,
 	o->sync_cb = NULL;
 	o->op.version = 0;
 	rc = check(o);
-	if (!rc && o->ct->qtail != o->ct->id)
+	if (!rc && o->ct->v.qtail != o->ct->id)
 		rc = -FFFS_ENOTSERVING; /* only the query tail knows */
 	if (!rc)
 		rc = store_meta(t, &o->op.id, &m);

@@ -8,6 +8,10 @@
  *	craq_submit(owner, target, &o);    // on the target's owner core
  *	  o.done(owner, &o)                // results in o.op (store.h)
  *
+ * A target's view of its chain (head, successor, query tail, the member
+ * it syncs) and the fencing of I1 are chain/view.h, which the meta chain
+ * (meta/msrv.h) uses too.
+ *
  * Invariants (asserted where they apply):
  *  I1 a member serves a request only when its lease holds
  *     (agent_serving_allowed()) and the request's chain version is its

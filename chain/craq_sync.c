@@ -397,10 +397,10 @@ static void job_start(struct core *c, struct craq_tgt *ct)
 
 	j->ct = ct;
 	j->c = c;
-	j->target = ct->next_syncing;
-	j->chain = ct->chain;
-	j->chain_ver = ct->chain_ver;
-	snprintf(j->addr, sizeof(j->addr), "%s", ct->next_addr);
+	j->target = ct->v.next_syncing;
+	j->chain = ct->v.chain;
+	j->chain_ver = ct->v.chain_ver;
+	snprintf(j->addr, sizeof(j->addr), "%s", ct->v.next_addr);
 	j->t0 = now_ns();
 	j->remote.e = xcalloc(PAGE, sizeof(*j->remote.e));
 	j->local.e = xcalloc(PAGE, sizeof(*j->local.e));
@@ -425,14 +425,14 @@ void craq_sync_check(struct core *c, struct craq_tgt *ct)
 {
 	struct craq_sync *j = ct->sync;
 
-	if (j &&
-	    (j->target != ct->next_syncing || j->chain_ver != ct->chain_ver)) {
+	if (j && (j->target != ct->v.next_syncing ||
+		  j->chain_ver != ct->v.chain_ver)) {
 		j->stop = true; /* it ends when its last chunk is back */
 		ct->sync = NULL;
 		step(j);
 		j = NULL;
 	}
-	if (!j && ct->next_syncing && agent_serving_allowed())
+	if (!j && ct->v.next_syncing && agent_serving_allowed())
 		job_start(c, ct);
 }
 

@@ -65,7 +65,7 @@ int msrv_open(const struct msrv_params *p, struct msrv **out, char *err,
 	s->map_size = p->map_size;
 	s->node_id = p->node_id;
 	snprintf(s->cluster, sizeof(s->cluster), "%s", p->cluster);
-	s->pstate = -1;
+	s->v.pstate = -1;
 	s->fresh = true;
 	s->snap_fd = -1;
 	pthread_rwlock_init(&s->db_lock, NULL);
@@ -119,21 +119,6 @@ void msrv_close(struct msrv *s)
 
 /* ---- the chain view ------------------------------------------------------ */
 
-static int pstate_of(const struct routing *r, uint64_t target)
-{
-	const struct rt_target *t = routing_target(r, target);
-
-	return t ? t->pstate : RT_OFFLINE;
-}
-
-static void addr_of(const struct routing *r, uint64_t target, char *out)
-{
-	const struct rt_target *t = routing_target(r, target);
-	const struct rt_node *n = t ? routing_node(r, t->node) : NULL;
-
-	snprintf(out, RT_ADDR_MAX, "%s", n ? n->addr : "");
-}
-
 /* Capacity and use of the storage targets (statfs). */
 static void space_of(struct msrv *s, const struct routing *r)
 {
@@ -149,40 +134,6 @@ static void space_of(struct msrv *s, const struct routing *r)
 	}
 }
 
-/* With s->mu held. */
-static void view_compute(struct msrv *s, const struct routing *r)
-{
-	const struct rt_target *t = routing_target(r, s->target);
-	const struct rt_chain *ch =
-		t && t->chain ? routing_chain(r, t->chain) : NULL;
-	int me = ch ? rt_chain_pos(ch, s->target) : -1;
-
-	space_of(s, r);
-	s->chain = 0;
-	s->pstate = -1;
-	s->head = s->succ_syncing = false;
-	s->tail = true;
-	s->succ = 0;
-	s->succ_addr[0] = 0;
-	if (me < 0)
-		return;
-	s->chain = ch->id;
-	s->chain_ver = ch->version;
-	s->pstate = t->pstate;
-	for (int i = me + 1; i < ch->n; i++) {
-		int ps = pstate_of(r, ch->targets[i]);
-
-		if (ps == RT_SERVING)
-			s->tail = false;
-		if ((ps == RT_SERVING || ps == RT_SYNCING) && !s->succ) {
-			s->succ = ch->targets[i];
-			s->succ_syncing = ps == RT_SYNCING;
-		}
-	}
-	s->head = s->pstate == RT_SERVING && me == 0;
-	addr_of(r, s->succ, s->succ_addr);
-}
-
 void msrv_routing(void *arg, struct routing *r)
 {
 	struct msrv *s = arg;
@@ -191,25 +142,27 @@ void msrv_routing(void *arg, struct routing *r)
 	int ps;
 
 	pthread_mutex_lock(&s->mu);
-	chain = s->chain;
-	ver = s->chain_ver;
-	ps = s->pstate;
-	succ = s->succ;
-	view_compute(s, r);
+	chain = s->v.chain;
+	ver = s->v.chain_ver;
+	ps = s->v.pstate;
+	succ = s->v.succ;
+	space_of(s, r);
+	chain_view_compute(&s->v, r, s->target);
 	/* a restarted replica may have lost write sets (or hold some nobody
 	 * else has): it serves only after mgmtd has seen it go and sync */
-	if (s->fresh && s->pstate != RT_SERVING)
+	if (s->fresh && s->v.pstate != RT_SERVING)
 		s->fresh = false;
-	if (succ != s->succ)
+	if (succ != s->v.succ)
 		s->succ_acked = 0;
 	msrv_commit_update(s);
-	if (chain != s->chain || ver != s->chain_ver || ps != s->pstate)
+	if (chain != s->v.chain || ver != s->v.chain_ver || ps != s->v.pstate)
 		log_info("target %llu: chain %u version %u, %s%s%s%s",
-			 (unsigned long long)s->target, s->chain, s->chain_ver,
-			 s->pstate < 0 ? "in no chain"
-				       : rt_pstate_name(s->pstate),
-			 s->head ? ", head" : "",
-			 s->tail && s->pstate == RT_SERVING ? ", tail" : "",
+			 (unsigned long long)s->target, s->v.chain,
+			 s->v.chain_ver,
+			 s->v.pstate < 0 ? "in no chain"
+					 : rt_pstate_name(s->v.pstate),
+			 s->v.head ? ", head" : "",
+			 s->v.tail && s->v.pstate == RT_SERVING ? ", tail" : "",
 			 s->fresh ? ", restarted: waiting to sync" : "");
 	pthread_mutex_unlock(&s->mu);
 	msrv_fwd_view(core_self(), s);
@@ -219,18 +172,13 @@ void msrv_routing(void *arg, struct routing *r)
 int msrv_report(void *arg, struct agent_report *out, int max)
 {
 	struct msrv *s = arg;
-	uint8_t ls = RT_L_ONLINE;
+	uint8_t ls;
 
 	if (max < 1)
 		return 0;
 	pthread_mutex_lock(&s->mu);
-	if (atomic_load(&s->db_failed) || s->fresh)
-		ls = RT_L_OFFLINE;
-	else if (s->pstate == RT_SERVING && agent_serving_allowed())
-		ls = RT_L_UPTODATE;
-	else if (s->pstate == RT_SYNCING && s->synced_ver &&
-		 s->synced_ver == s->chain_ver)
-		ls = RT_L_UPTODATE;
+	ls = chain_local_state(s->v.pstate, s->v.chain_ver, s->synced_ver,
+			       atomic_load(&s->db_failed) || s->fresh);
 	pthread_mutex_unlock(&s->mu);
 	out[0] = (struct agent_report){ s->target, ls, 0, 0 };
 	return 1;
@@ -275,14 +223,15 @@ void msrv_commit_update(struct msrv *s)
 	uint64_t applied = atomic_load(&s->applied), c = s->committed;
 	struct msrv_job **pp = &s->waiters, *j;
 
-	if (s->tail)
+	if (s->v.tail)
 		c = applied;
 	else if (s->succ_acked > c)
 		c = s->succ_acked < applied ? s->succ_acked : applied;
 	if (c > s->committed)
 		s->committed = c;
 	while ((j = *pp)) {
-		bool gone = s->pstate != RT_SERVING && s->pstate != RT_SYNCING;
+		bool gone =
+			s->v.pstate != RT_SERVING && s->v.pstate != RT_SYNCING;
 
 		if (j->seq > s->committed && !gone) {
 			pp = &j->next;
@@ -307,7 +256,7 @@ static bool read_dirty(struct msrv *s, const struct mreq *q,
 	bool d = false;
 
 	pthread_mutex_lock(&s->mu);
-	if (!s->tail) {
+	if (!s->v.tail) {
 		if (q->op == MOP_RESOLVE)
 			d = s->ndirty > 0; /* every component: no finer */
 		else if (q->op == MOP_STATFS)
@@ -331,13 +280,13 @@ static int serve_check(struct msrv *s, uint32_t chain_ver, bool change)
 	pthread_mutex_lock(&s->mu);
 	if (atomic_load(&s->db_failed))
 		rc = -EIO;
-	else if (!s->chain || s->pstate != RT_SERVING || s->fresh)
+	else if (!s->v.chain || s->v.pstate != RT_SERVING || s->fresh)
 		rc = -FFFS_ENOTSERVING;
-	else if (change && !s->head)
+	else if (change && !s->v.head)
 		rc = -FFFS_ENOTHEAD;
 	else if (!agent_serving_allowed())
 		rc = -FFFS_EFENCED;
-	else if (chain_ver != s->chain_ver)
+	else if (chain_ver != s->v.chain_ver)
 		rc = -FFFS_ECHAINVER;
 	pthread_mutex_unlock(&s->mu);
 	return rc;

@@ -10,7 +10,9 @@
  *
  * The replica is the target params.target (a meta chain's member: mgmtd
  * manages it like a data chain, same states and leases, mgmt/routing.h).
- * Its chain is the one the routing info puts the target in.
+ * Its chain is the one the routing info puts the target in, read by
+ * chain/view.h as every data chain member reads its own: head, successor,
+ * tail, fencing and the local state it reports are the data chains' rules.
  *
  * Executing (head only: the first serving member, lease held, the
  * request's chain_ver equal to ours, else -FFFS_ENOTHEAD / -FFFS_EFENCED /

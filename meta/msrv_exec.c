@@ -247,7 +247,7 @@ bool msrv_still_head(struct msrv *s, uint32_t chain_ver)
 	bool ok;
 
 	pthread_mutex_lock(&s->mu);
-	ok = s->head && !s->fresh && chain_ver == s->chain_ver &&
+	ok = s->v.head && !s->fresh && chain_ver == s->v.chain_ver &&
 	     agent_serving_allowed();
 	pthread_mutex_unlock(&s->mu);
 	return ok;

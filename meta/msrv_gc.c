@@ -175,7 +175,7 @@ static void gc_push(struct core *c, struct msrv *s, enum msrv_job_kind k,
 	struct msrv_job *j = xcalloc(1, sizeof(*j));
 
 	pthread_mutex_lock(&s->mu);
-	j->chain_ver = s->chain_ver;
+	j->chain_ver = s->v.chain_ver;
 	pthread_mutex_unlock(&s->mu);
 	j->kind = k;
 	j->c = c;
@@ -286,7 +286,7 @@ static void gc_step(struct core *c, struct msrv *s)
 	if (g->busy) /* the current inode is still being swept */
 		return;
 	pthread_mutex_lock(&s->mu);
-	head = s->head && !s->fresh;
+	head = s->v.head && !s->fresh;
 	pthread_mutex_unlock(&s->mu);
 	if (!head || !agent_serving_allowed() || loop_stopping(c)) {
 		log_trace("gc: not the head with a lease");
@@ -316,7 +316,7 @@ static void prune_push(struct core *c, struct msrv *s, uint32_t *down, size_t n)
 	struct msrv_job *j = xcalloc(1, sizeof(*j));
 
 	pthread_mutex_lock(&s->mu);
-	j->chain_ver = s->chain_ver;
+	j->chain_ver = s->v.chain_ver;
 	pthread_mutex_unlock(&s->mu);
 	j->kind = JOB_PRUNE;
 	j->c = c;
@@ -338,7 +338,7 @@ static void prune_timer(struct core *c, struct loop_timer *t)
 
 	core_timer_add(c, &g->prune_timer, PRUNE_NS);
 	pthread_mutex_lock(&s->mu);
-	head = s->head && !s->fresh;
+	head = s->v.head && !s->fresh;
 	pthread_mutex_unlock(&s->mu);
 	for (uint32_t i = 0; r && head && i < r->nnodes && n < DOWN_MAX; i++)
 		if (r->nodes[i].role == ROLE_CLIENT &&

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "chain/view.h"
 #include "meta/mproto.h"
 #include "meta/msrv.h"
 #include "net/pack.h"
@@ -111,14 +112,8 @@ struct msrv {
 
 	pthread_mutex_t mu;
 	/* the chain view (msrv_routing) */
-	uint32_t chain, chain_ver;
-	int pstate;    /* enum rt_pstate; -1: in no chain */
-	bool head;     /* first member and serving */
-	bool tail;     /* no serving member after us */
-	bool fresh;    /* just started: not serving until mgmtd saw us go */
-	uint64_t succ; /* next serving or syncing member (0: none) */
-	char succ_addr[RT_ADDR_MAX];
-	bool succ_syncing;
+	struct chain_view v;
+	bool fresh; /* just started: not serving until mgmtd saw us go */
 	uint64_t capacity, used; /* of the storage targets */
 	uint32_t synced_ver;	 /* SYNC_DONE got at this chain version */
 	/* replication */

@@ -195,7 +195,8 @@ static void fwd_done(struct core *c, struct rpc_call *call, int status,
 		if (fc->seq > f->acked)
 			f->acked = fc->seq;
 		pthread_mutex_lock(&s->mu);
-		if (!f->syncing && f->to == s->succ && f->acked > s->succ_acked)
+		if (!f->syncing && f->to == s->v.succ &&
+		    f->acked > s->succ_acked)
 			s->succ_acked = f->acked;
 		msrv_commit_update(s);
 		pthread_mutex_unlock(&s->mu);
@@ -365,13 +366,13 @@ void msrv_fwd_view(struct core *c, struct msrv *s)
 	if (!f->timer.cb)
 		core_timer_init(&f->timer, fwd_timer);
 	pthread_mutex_lock(&s->mu);
-	on = s->pstate == RT_SERVING && !s->fresh && s->succ;
-	to = on ? s->succ : 0;
-	chain = s->chain;
-	ver = s->chain_ver;
-	syncing = s->succ_syncing;
+	on = s->v.pstate == RT_SERVING && !s->fresh && s->v.succ;
+	to = on ? s->v.succ : 0;
+	chain = s->v.chain;
+	ver = s->v.chain_ver;
+	syncing = s->v.succ_syncing;
 	if (on)
-		snprintf(f->addr, sizeof(f->addr), "%s", s->succ_addr);
+		snprintf(f->addr, sizeof(f->addr), "%s", s->v.succ_addr);
 	pthread_mutex_unlock(&s->mu);
 	if (to == f->to && chain == f->chain && ver == f->chain_ver &&
 	    syncing == f->syncing && f->state != FWD_IDLE)
@@ -425,17 +426,14 @@ void msrv_hdr_unpack(struct unpack *up, uint32_t *chain, uint32_t *ver,
 int msrv_member_check(struct msrv *s, uint32_t chain, uint32_t chain_ver,
 		      uint64_t target, bool syncing_ok)
 {
-	int rc = 0;
+	int rc = -FFFS_ENOTSERVING;
 
 	pthread_mutex_lock(&s->mu);
-	if (target != s->target || !s->chain || chain != s->chain)
-		rc = -FFFS_ENOTSERVING;
-	else if (!agent_serving_allowed())
-		rc = -FFFS_EFENCED;
-	else if (chain_ver != s->chain_ver)
-		rc = -FFFS_ECHAINVER;
-	else if (s->fresh || !(s->pstate == RT_SERVING ||
-			       (syncing_ok && s->pstate == RT_SYNCING)))
+	if (target == s->target)
+		rc = chain_view_check(&s->v, chain, chain_ver,
+				      syncing_ok ? CHAIN_IN_WRITE_SET
+						 : CHAIN_SERVING);
+	if (!rc && s->fresh) /* not serving until mgmtd saw it go */
 		rc = -FFFS_ENOTSERVING;
 	pthread_mutex_unlock(&s->mu);
 	return rc;

@@ -445,7 +445,7 @@ int msrv_h_snapshot(struct core *c, struct rpc_req *req)
 	if (unpack_finish(&up) || !req->bulk_len || off + req->bulk_len > total)
 		return -FFFS_EBADFRAME;
 	rc = msrv_member_check(s, chain, ver, target, true);
-	if (!rc && s->pstate != RT_SYNCING)
+	if (!rc && s->v.pstate != RT_SYNCING)
 		rc = -FFFS_ENOTSERVING; /* a serving replica keeps its db */
 	if (rc)
 		return rc;
@@ -479,12 +479,12 @@ int msrv_h_sync_done(struct core *c, struct rpc_req *req)
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&s->mu);
-	if (s->pstate != RT_SYNCING)
+	if (s->v.pstate != RT_SYNCING)
 		rc = -FFFS_ENOTSERVING;
 	else if (atomic_load(&s->applied) < seq)
 		rc = -FFFS_EVERSION;
 	else
-		s->synced_ver = s->chain_ver;
+		s->synced_ver = s->v.chain_ver;
 	pthread_mutex_unlock(&s->mu);
 	if (rc)
 		return rc;
