@@ -104,8 +104,11 @@ static const struct cli_cmd commands[] = {
 	  "removes --ops files with --clients operations in flight through "
 	  "the meta chain, and prints each rate beside two ceilings measured "
 	  "in the same run: the same operations straight on LMDB in one "
-	  "process (64 per synced commit) and an echo RPC of the same "
-	  "request size. "
+	  "process (64 per synced commit, each client's files together) "
+	  "and an echo RPC of the same request size; a last line gives "
+	  "LMDB's create and unlink rates in arrival order (one file of "
+	  "each client in turn, as the concurrent requests reach the head) "
+	  "and fffs's ratio to them. "
 	  "Exit status 1 when a request failed or a reply was wrong.",
 	  bench_opts, CLI_DAEMON },
 	{ "lab", cmd_lab, "up|down|status",

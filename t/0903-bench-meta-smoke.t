@@ -23,6 +23,8 @@ for op in create stat unlink; do
 done
 t_like "$out" "^readdir +[1-9][0-9]* ent/s +$num +$num +[1-9][0-9]* ent/s +$num +- +-\$" \
 	"readdir: entries per second beside LMDB's"
+t_like "$out" "^lmdb above commits each client's files together; in arrival order .* it makes create [1-9][0-9]* op/s \\(fffs $num of it\\), unlink [1-9][0-9]* op/s \\(fffs $num\\)\$" \
+	"the LMDB rates in arrival order, with fffs's ratio to them"
 t_unlike "$out" 'requests failed' "no request failed"
 t_unlike "$(t_err text)" ' error: ' "nothing logged an error"
 t_is "$(ls -A "$T_DIR/d")" "" "the cluster's and the ceiling's directories are gone"
@@ -40,7 +42,10 @@ ok = (j["benchmark"] == "meta" and j["own_cluster"] and j["replicas"] == 3
       and all(o["errors"] == 0 and o["per_s"] > 0 and o["lmdb_per_s"] > 0
               for o in ops.values())
       and ops["create"]["ops"] == 50 and ops["unlink"]["ops"] == 50
-      and "echo_ratio" in ops["create"] and "echo_ratio" not in ops["readdir"])
+      and "echo_ratio" in ops["create"] and "echo_ratio" not in ops["readdir"]
+      and all(ops[o]["lmdb_arrival_per_s"] > 0 and "lmdb_arrival_ratio" in ops[o]
+              for o in ("create", "unlink"))
+      and "lmdb_arrival_per_s" not in ops["stat"])
 print(ok)' "$T_DIR/json.out" 2>&1)" True "the JSON report has every op, its ceilings and no error"
 
 "$FFFS" bench meta --clients 0 --secret-file "$T_DIR/secret" 2>"$T_DIR/bad.err"
