@@ -303,10 +303,21 @@ static void committed(struct core *c, struct store_op *op)
 	finish(c, o, 0);
 }
 
-static void commit_step(struct core *c, struct craq_op *o)
+/* Commit version u here. succ_answered: the successor has answered, so u
+ * is committed at the tail and at the query tail, which never answers
+ * before its own commit (I5); a member upstream of the query tail may
+ * then answer (o->answer) while its own commit runs: reads that find u
+ * pending here ask the query tail. */
+static void commit_step(struct core *c, struct craq_op *o, bool succ_answered)
 {
 	if (o->applied_committed)
 		return finish(c, o, 0);
+	if (succ_answered && o->answer && !o->resolving &&
+	    o->ct->v.qtail != o->ct->id) {
+		o->op.status = 0;
+		o->op.version = o->u;
+		o->answer(c, o);
+	}
 	side_op(c, o, SOP_COMMIT, committed);
 }
 
@@ -412,7 +423,7 @@ static void fwd_done(struct core *c, struct rpc_call *call, int status,
 		o->fwd_status = 0;
 	if (!status)
 		return o->cur_fwd == CRAQ_FWD_REMOVE ? remove_local(c, o)
-						     : commit_step(c, o);
+						     : commit_step(c, o, true);
 	if (o->cur_fwd == CRAQ_FWD_REMOVE && status == -ENOENT) {
 		o->fwd_status = -ENOENT;
 		return remove_local(c, o);
@@ -494,7 +505,7 @@ static void fwd_send(struct core *c, struct craq_op *o)
 		return abort_step(c, o, -ETIMEDOUT);
 	if (!ct->v.succ || o->sync) /* we are the tail now */
 		return o->cur_fwd == CRAQ_FWD_REMOVE ? remove_local(c, o)
-						     : commit_step(c, o);
+						     : commit_step(c, o, false);
 	o->had_succ = true;
 	peer = rpc_peer_get(c, ct->v.succ_addr, err, sizeof(err));
 	if (!peer) {

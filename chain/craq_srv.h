@@ -34,7 +34,13 @@
  *     is synced only once no such inherited write is left, so a version
  *     shown is always on the next query tail;
  *  I5 a write is answered to its client only once every member of the
- *     write set (serving and syncing targets, in chain order) has it.
+ *     write set (serving and syncing targets, in chain order) has it; a
+ *     member upstream of the query tail that has its successor's answer
+ *     may answer before its own commit of the version (craq_op.answer):
+ *     every member has the version durably as pending by then, the tail
+ *     and the query tail (which answers only after its commit) have
+ *     committed it, and reads that find it pending ask the query tail
+ *     (I4).
  *
  * Failures. A forward that fails because the successor died, disagrees
  * about the chain version, or is not serving is parked until the routing
@@ -94,6 +100,12 @@ struct craq_op {
 	bool sync;   /* forwarded by recovery: apply, do not pass on */
 	uint64_t version, base; /* forwarded: the version to make, on base */
 	void (*done)(struct core *c, struct craq_op *o);
+	/* optional (a write or truncate): called once the outcome is
+	 * final, success, with o.op's results, when the version is committed
+	 * at the tail but this member's own commit is still to run; done
+	 * follows once that commit ended (its error, if any, in o.op.status,
+	 * is this member's alone: the chain has the version) */
+	void (*answer)(struct core *c, struct craq_op *o);
 	/* private */
 	struct craq_tgt *ct;
 	int stage;

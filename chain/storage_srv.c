@@ -1,5 +1,7 @@
 /* chain/storage_srv.c - storage RPCs: decode, hop to the owner core, run the
- * chunk operation, hop back, reply. */
+ * chunk operation, hop back, reply. A chained write, truncate or forward
+ * replies as soon as the chain has it (craq_op.answer), before this
+ * member's own commit ends; the batch lives until both are done. */
 #define LOG_SUBSYS "storsrv"
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,16 @@ struct leg {
 	uint32_t pending; /* hops still running on that core */
 };
 
+/* The reply of a chained write that went ahead of its end
+ * (craq_op.answer): its results, copied on the owner core. */
+struct early {
+	struct loop_msg msg;
+	_Atomic bool posted; /* set on the owner core before msg goes */
+	bool replied, ended; /* home core */
+	uint64_t version;
+	uint32_t length, crc;
+};
+
 /* A request's chunk operations; finish() replies once all are back. */
 struct batch {
 	struct rpc_req *req;
@@ -42,6 +54,7 @@ struct batch {
 	uint32_t n, pending; /* hops; legs still out */
 	void *payload;	     /* write: the request bulk */
 	struct leg *legs;    /* one per core */
+	struct early early;  /* single-hop chained changes */
 	struct hop hops[];
 };
 
@@ -242,19 +255,72 @@ static struct store_target *target_of(uint64_t id)
 /* ---- write and truncate: one operation, answered with its results
  * ----------------- */
 
-static void single_finish(struct core *c, struct batch *b)
+static void single_reply(struct core *c, struct batch *b, int status,
+			 uint64_t version, uint32_t length, uint32_t crc)
 {
-	struct store_op *op = &b->hops[0].cop.op;
 	uint8_t buf[16];
 	struct pack pk;
 
 	pack_init(&pk, buf, sizeof(buf));
-	pack_u64(&pk, op->version);
-	pack_u32(&pk, op->out_length);
-	pack_u32(&pk, op->out_crc);
-	rpc_reply(c, b->req, op->status, buf, op->status ? 0 : 16, NULL, 0,
-		  NULL, NULL);
-	batch_free(c, b);
+	pack_u64(&pk, version);
+	pack_u32(&pk, length);
+	pack_u32(&pk, crc);
+	rpc_reply(c, b->req, status, buf, status ? 0 : 16, NULL, 0, NULL, NULL);
+}
+
+/* Home core: the early answer, then (whichever comes last) the free. */
+static void early_cb(struct core *c, struct loop_msg *m)
+{
+	struct batch *b = fffs_container_of(m, struct batch, early.msg);
+
+	single_reply(c, b, 0, b->early.version, b->early.length, b->early.crc);
+	b->early.replied = true;
+	if (b->early.ended)
+		batch_free(c, b);
+}
+
+/* Owner core (craq_op.answer): the chain has the version; our own
+ * commit is still to run. */
+static void hop_answer(struct core *c, struct craq_op *o)
+{
+	struct hop *h = fffs_container_of(o, struct hop, cop);
+	struct batch *b = h->b;
+
+	b->early.version = o->op.version;
+	b->early.length = o->op.out_length;
+	b->early.crc = o->op.out_crc;
+	b->early.msg.cb = early_cb;
+	atomic_store(&b->early.posted, true);
+	core_post(b->home, &b->early.msg);
+}
+
+static void single_finish(struct core *c, struct batch *b)
+{
+	struct hop *h = &b->hops[0];
+	struct store_op *op = &h->cop.op;
+
+	if (!atomic_load(&b->early.posted)) {
+		single_reply(c, b, op->status, op->version, op->out_length,
+			     op->out_crc);
+		return batch_free(c, b);
+	}
+	if (op->status)
+		log_warn("target %llu: chunk %llu:%u: version %llu is "
+			 "committed on the chain but not here: %s",
+			 (unsigned long long)store_target_id(h->t),
+			 (unsigned long long)op->id.inode, op->id.index,
+			 (unsigned long long)b->early.version,
+			 fffs_strerror(op->status));
+	b->early.ended = true;
+	if (b->early.replied)
+		batch_free(c, b);
+}
+
+/* A chained change of one chunk may be answered before its end. */
+static void single_chained(struct batch *b)
+{
+	if (b->hops[0].chained && !b->hops[0].query)
+		b->hops[0].cop.answer = hop_answer;
 }
 
 static int h_write(struct core *c, struct rpc_req *req)
@@ -283,6 +349,7 @@ static int h_write(struct core *c, struct rpc_req *req)
 	}
 	b->payload = rpc_req_take_bulk(req);
 	op->data = b->payload ? b->payload : (const uint8_t *)"";
+	single_chained(b);
 	batch_start(c, b);
 	return 0;
 }
@@ -309,6 +376,7 @@ static int h_truncate(struct core *c, struct rpc_req *req)
 		batch_free(c, b);
 		return rc ? rc : -FFFS_EBADFRAME;
 	}
+	single_chained(b);
 	batch_start(c, b);
 	return 0;
 }
@@ -400,6 +468,7 @@ static int h_forward(struct core *c, struct rpc_req *req)
 	h->t = target_of(target);
 	b->payload = rpc_req_take_bulk(req);
 	op->data = b->payload ? b->payload : (const uint8_t *)"";
+	single_chained(b);
 	batch_start(c, b);
 	return 0;
 }
