@@ -1,6 +1,7 @@
 /* meta/msrv_gc.c - garbage collection at the meta chain's head
  * (meta/msrv.h): the inodes ns_gc_next() gives (on the executor thread,
- * each step a replicated commit) get their chunks removed on storage
+ * each step a replicated commit; the drop of one inode and the pick of
+ * the next share one) get their chunks removed on storage
  * through the chain client (core 0), at most msrv_gc_rate chunks a
  * second (meta/msrv_sweep.h: only the chunks the chains list are
  * visited), and then leave the db with ns_gc_done(). An inode whose chunks
@@ -127,10 +128,49 @@ static void prune_run(struct msrv *s, struct msrv_job *j)
 	msrv_answer_now(j, 0);
 }
 
+/* One gc step in one replicated commit. A drop (GC_DONE) also picks the
+ * next inode due when with_next, so that an inode collected costs one
+ * commit, not two; *next_failed: that pick failed (nothing committed). */
+static int gc_txn(struct msrv *s, struct msrv_job *j, bool with_next,
+		  bool *next_failed)
+{
+	uint64_t now = msrv_realtime_ns();
+	struct meta_ws ws = { 0 };
+	struct meta_txn *t;
+	int rc = meta_txn_begin(s->db, true, &t), nrc;
+
+	*next_failed = false;
+	if (rc)
+		return rc;
+	if (j->kind == JOB_GC_NEXT) {
+		rc = ns_gc_next(t, now, &j->attr);
+	} else {
+		rc = ns_gc_done(t, j->attr.ino);
+		j->next_status = -ENOENT;
+		if (!rc && with_next) {
+			nrc = ns_gc_next(t, now, &j->attr);
+			j->next_status = nrc;
+			if (nrc && nrc != -EAGAIN && nrc != -ENOENT) {
+				*next_failed = true;
+				rc = nrc;
+			}
+		}
+	}
+	if (rc == 0 || rc == -EAGAIN) {
+		int crc = msrv_exec_commit(s, t, &ws);
+
+		rc = crc ? crc : rc;
+		meta_ws_release(&ws);
+	} else {
+		meta_txn_abort(t);
+	}
+	return rc;
+}
+
 void msrv_gc_run(struct msrv *s, struct msrv_job *j)
 {
-	struct meta_txn *t;
-	struct meta_ws ws = { 0 };
+	uint64_t ino = j->attr.ino;
+	bool next_failed;
 	int rc;
 
 	if (!msrv_still_head(s, j->chain_ver))
@@ -138,20 +178,12 @@ void msrv_gc_run(struct msrv *s, struct msrv_job *j)
 	if (j->kind == JOB_PRUNE)
 		return prune_run(s, j);
 	pthread_rwlock_rdlock(&s->db_lock);
-	rc = meta_txn_begin(s->db, true, &t);
-	if (!rc) {
-		if (j->kind == JOB_GC_NEXT)
-			rc = ns_gc_next(t, msrv_realtime_ns(), &j->attr);
-		else
-			rc = ns_gc_done(t, j->attr.ino);
-		if (rc == 0 || rc == -EAGAIN) {
-			int crc = msrv_exec_commit(s, t, &ws);
-
-			rc = crc ? crc : rc;
-			meta_ws_release(&ws);
-		} else {
-			meta_txn_abort(t);
-		}
+	rc = gc_txn(s, j, true, &next_failed);
+	if (next_failed) { /* the drop alone (it frees space) */
+		log_warn("gc: cannot take the inode after %llu: %s",
+			 (unsigned long long)ino, fffs_strerror(rc));
+		j->attr.ino = ino;
+		rc = gc_txn(s, j, false, &next_failed);
 	}
 	pthread_rwlock_unlock(&s->db_lock);
 	j->status = rc;
@@ -184,11 +216,15 @@ static void gc_push(struct core *c, struct msrv *s, enum msrv_job_kind k,
 	msrv_exec_push(s, j);
 }
 
+static void gc_take(struct core *c, struct msrv *s);
+static bool gc_may_run(struct core *c, struct msrv *s);
+
 static void gc_done_done(struct core *c, struct msrv_job *j)
 {
 	struct msrv *s = msrv_g;
 	struct msrv_gc *g = s->gc;
-	int rc = j->status;
+	int rc = j->status, next = j->next_status;
+	struct ns_attr a = j->attr;
 
 	msrv_job_free(j);
 	if (rc) {
@@ -200,7 +236,12 @@ static void gc_done_done(struct core *c, struct msrv_job *j)
 	log_debug("gc: inode %llu collected (%llu chunks removed)",
 		  (unsigned long long)g->a.ino,
 		  (unsigned long long)g->sw.removed);
-	gc_later(c, s, 0);
+	/* the same commit picked the next one: -EAGAIN, a directory gave up
+	 * children (pick again now); -ENOENT, none is due */
+	if (next || !gc_may_run(c, s))
+		return gc_later(c, s, next == -EAGAIN ? 0 : GC_IDLE_NS);
+	g->a = a;
+	gc_take(c, s);
 }
 
 static void sweep_done(struct core *c, struct msrv_sweep *sw)
@@ -255,6 +296,14 @@ static void gc_next_done(struct core *c, struct msrv_job *j)
 				 fffs_strerror(rc));
 		return gc_later(c, s, rc == -ENOENT ? GC_IDLE_NS : GC_RETRY_NS);
 	}
+	gc_take(c, s);
+}
+
+/* g->a is the inode to collect: remove its chunks, then drop it. */
+static void gc_take(struct core *c, struct msrv *s)
+{
+	struct msrv_gc *g = s->gc;
+
 	g->sw.removed = 0;
 	if (!S_ISREG(g->a.mode) || !g->a.layout.table ||
 	    !g->a.layout.chunk_size)
@@ -278,17 +327,24 @@ static void gc_next_done(struct core *c, struct msrv_job *j)
 	msrv_sweep_start(c, &g->sw);
 }
 
-static void gc_step(struct core *c, struct msrv *s)
+/* Only the head with its lease collects, and not while stopping. */
+static bool gc_may_run(struct core *c, struct msrv *s)
 {
-	struct msrv_gc *g = s->gc;
 	bool head;
 
-	if (g->busy) /* the current inode is still being swept */
-		return;
 	pthread_mutex_lock(&s->mu);
 	head = s->v.head && !s->fresh;
 	pthread_mutex_unlock(&s->mu);
-	if (!head || !agent_serving_allowed() || loop_stopping(c)) {
+	return head && agent_serving_allowed() && !loop_stopping(c);
+}
+
+static void gc_step(struct core *c, struct msrv *s)
+{
+	struct msrv_gc *g = s->gc;
+
+	if (g->busy) /* the current inode is still being swept */
+		return;
+	if (!gc_may_run(c, s)) {
 		log_trace("gc: not the head with a lease");
 		return gc_later(c, s, GC_IDLE_NS);
 	}

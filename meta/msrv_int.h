@@ -60,7 +60,9 @@ struct msrv_job {
 	size_t out_len;
 	uint8_t *val;	     /* CHANGE: the requests table value */
 	bool wait;	     /* reply once committed_seq >= seq */
-	struct ns_attr attr; /* GC_NEXT: the inode; GC_DONE: attr.ino */
+	struct ns_attr attr; /* GC_NEXT: the inode; GC_DONE: attr.ino, then
+			      * the next inode */
+	int next_status;     /* GC_DONE: ns_gc_next() after it */
 };
 
 /* Write sets kept for the successor, seq first..first+n-1. */
