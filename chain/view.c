@@ -29,7 +29,6 @@ void chain_view_compute(struct chain_view *v, const struct routing *r,
 	int me = ch ? rt_chain_pos(ch, target) : -1, last_serving = -1;
 
 	memset(v, 0, sizeof(*v));
-	v->id = target;
 	v->pstate = -1;
 	v->tail = true;
 	if (me < 0)

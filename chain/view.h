@@ -30,7 +30,6 @@
 #include "mgmt/routing.h"
 
 struct chain_view {
-	uint64_t id;		   /* this member's target id */
 	uint32_t chain, chain_ver; /* chain 0: in no chain */
 	int pstate;		   /* enum rt_pstate; -1: in no chain */
 	bool head;		   /* the first member, and serving */
