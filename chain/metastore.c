@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct metastore {
 	struct metastore_op *head, *tail;	    /* queued, not yet taken */
 	struct ms_batch *synced_head, *synced_tail; /* past the barrier */
 	bool stop, syncer_done;
+	_Atomic uint64_t commits;
 	/* a read-only transaction per loop core, reset between reads and
 	 * renewed for the next: beginning one takes LMDB's reader lock and
 	 * a malloc, renewing one does not */
@@ -507,6 +509,11 @@ uint64_t metastore_count(struct metastore *ms)
 
 /* ---- writes: the committer ----------------------------------------------- */
 
+uint64_t metastore_commits(struct metastore *ms)
+{
+	return atomic_load(&ms->commits);
+}
+
 void metastore_submit(struct metastore *ms, struct metastore_op *op)
 {
 	FFFS_ASSERT(op->core && op->msg.cb);
@@ -545,8 +552,9 @@ static int ms_apply_one(struct metastore *ms, MDB_txn *txn,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Barrier, then every op in one write txn; 0 or a negative error. */
-static int ms_apply(struct metastore *ms, struct metastore_op *batch)
+/* Every op of a run of batches (linked by next) in one write txn; 0 or a
+ * negative error. */
+static int ms_apply(struct metastore *ms, const struct ms_batch *run)
 {
 	MDB_txn *txn;
 	int rc;
@@ -554,13 +562,17 @@ static int ms_apply(struct metastore *ms, struct metastore_op *batch)
 	rc = mdb_txn_begin(ms->env, NULL, 0, &txn);
 	if (rc)
 		return ms_err(rc);
-	for (struct metastore_op *op = batch; op && !rc; op = op->next)
-		rc = ms_apply_one(ms, txn, op);
+	for (const struct ms_batch *b = run; b && !rc; b = b->next)
+		for (struct metastore_op *op = b->ops; op && !rc; op = op->next)
+			rc = ms_apply_one(ms, txn, op);
 	if (rc) {
 		mdb_txn_abort(txn);
 		return ms_err(rc);
 	}
-	return ms_err(mdb_txn_commit(txn));
+	rc = mdb_txn_commit(txn);
+	if (!rc)
+		atomic_fetch_add(&ms->commits, 1);
+	return ms_err(rc);
 }
 
 /* Completions in submission order; an op may be reused once posted. */
@@ -631,19 +643,27 @@ static void *ms_syncer(void *arg)
 	return NULL;
 }
 
-/* The next synced batch, or NULL once the syncer ended and all is done. */
+/* The next synced batch, or NULL once the syncer ended and all is done.
+ * If its barrier succeeded, so does the run of batches after it whose
+ * barriers succeeded too (linked by next): the committer commits them in
+ * one transaction. The syncer's barrier (one sync) is quicker than a
+ * commit (two), so it runs ahead, and a commit per barrier would leave
+ * writes queued behind commits of one or two ops each. */
 static struct ms_batch *ms_take_synced(struct metastore *ms)
 {
-	struct ms_batch *b;
+	struct ms_batch *b, *last;
 
 	pthread_mutex_lock(&ms->lock);
 	while (!ms->synced_head && !ms->syncer_done)
 		pthread_cond_wait(&ms->synced_cond, &ms->lock);
-	b = ms->synced_head;
+	b = last = ms->synced_head;
 	if (b) {
-		ms->synced_head = b->next;
+		while (!last->rc && last->next && !last->next->rc)
+			last = last->next;
+		ms->synced_head = last->next;
 		if (!ms->synced_head)
 			ms->synced_tail = NULL;
+		last->next = NULL;
 	}
 	pthread_mutex_unlock(&ms->lock);
 	return b;
@@ -668,25 +688,49 @@ static void ms_hold(struct metastore *ms)
 	log_info("chunk metadata in '%s' goes on", ms->dir);
 }
 
-/* Stage 2: commit each synced batch in its own transaction (a batch fails
- * or succeeds whole), while the syncer works on the next one. */
-static void *ms_committer(void *arg)
+/* Answer the batches of a run with rc (each batch's own if it failed its
+ * barrier) and free them. */
+static void ms_run_done(struct metastore *ms, struct ms_batch *run, int rc)
 {
-	struct metastore *ms = arg;
-	struct ms_batch *b;
-	int rc;
+	struct ms_batch *next;
 
-	pthread_setname_np(pthread_self(), "fffs-metastore");
-	while ((b = ms_take_synced(ms))) {
-		ms_hold(ms);
-		rc = b->rc ? b->rc : ms_apply(ms, b->ops);
-		if (rc)
+	for (struct ms_batch *b = run; b; b = next) {
+		int brc = b->rc ? b->rc : rc;
+
+		next = b->next;
+		if (brc)
 			log_warn("chunk metadata batch of %zu ops in '%s' "
 				 "failed: %s",
 				 ms_batch_len(b->ops), ms->dir,
-				 fffs_strerror(rc));
-		ms_complete(b->ops, rc);
+				 fffs_strerror(brc));
+		ms_complete(b->ops, brc);
 		free(b);
+	}
+}
+
+/* Stage 2: commit each run of synced batches in one transaction, while
+ * the syncer works on the next batch. A batch fails or succeeds whole, on
+ * its own: if the run's transaction fails, each batch of it is committed
+ * alone, so one that overfills the map fails only itself. */
+static void *ms_committer(void *arg)
+{
+	struct metastore *ms = arg;
+	struct ms_batch *run, *b, *next;
+	int rc;
+
+	pthread_setname_np(pthread_self(), "fffs-metastore");
+	while ((run = ms_take_synced(ms))) {
+		ms_hold(ms);
+		rc = run->rc ? run->rc : ms_apply(ms, run);
+		if (!rc || run->rc || !run->next) {
+			ms_run_done(ms, run, rc);
+			continue;
+		}
+		for (b = run; b; b = next) {
+			next = b->next;
+			b->next = NULL;
+			ms_run_done(ms, b, ms_apply(ms, b));
+		}
 	}
 	return NULL;
 }

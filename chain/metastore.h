@@ -23,9 +23,11 @@
  * own page_crc array.
  *
  * Caveats:
- *  - group commit: ops submitted while a commit runs are queued and all go
- *    into the next batch together; completions are posted in submission
- *    order;
+ *  - group commit: ops submitted while a barrier runs are queued and all
+ *    go into the next batch together, and batches whose barriers passed
+ *    while a commit ran share the next transaction (should it fail, each
+ *    is committed alone: a batch still fails or succeeds on its own);
+ *    completions are posted in submission order;
  *  - metastore_submit() may be called from any thread; an op belongs to the
  *    store from submit until its msg.cb runs;
  *  - close the store before the loop stops: completions are core_post()s;
@@ -99,6 +101,8 @@ int metastore_scan(struct metastore *ms, const struct chunk_id *start,
 		   void *arg);
 /* Number of chunks stored (0 after an error, which is logged). */
 uint64_t metastore_count(struct metastore *ms);
+/* Write transactions committed since open (metrics and tests). */
+uint64_t metastore_commits(struct metastore *ms);
 
 void metastore_submit(struct metastore *ms, struct metastore_op *op);
 

@@ -467,6 +467,58 @@ static void test_barrier_fail(void)
 	       "completions stayed in submission order");
 }
 
+/* ---- batches merged behind a held commit ----------------------------------
+ */
+
+/* Wait (up to 10 s) for the barrier count to reach want, then let the
+ * syncer queue the batch. */
+static bool barriers_reach(int want)
+{
+	for (int i = 0; i < 1000 && atomic_load(&barrier_calls) < want; i++)
+		usleep(10000);
+	usleep(20000);
+	return atomic_load(&barrier_calls) >= want;
+}
+
+/* Three ops, each past its own barrier while the committer is held on
+ * the first: the two behind it share one transaction. */
+static void test_merge(void)
+{
+	static struct top t[3];
+	char hold[sizeof(tmpdir) + 8], err[256];
+	uint64_t commits = metastore_commits(ms);
+	int calls = atomic_load(&barrier_calls);
+	bool queued = true;
+	FILE *f;
+
+	snprintf(hold, sizeof(hold), "%s/hold", tmpdir);
+	f = fopen(hold, "w");
+	if (f)
+		fclose(f);
+	ok(f && !config_set("debug_faults", "true", err, sizeof(err)) &&
+		   !config_set("store_hold_file", hold, err, sizeof(err)),
+	   "the committer is held");
+	phase_reset();
+	for (int i = 0; i < 3; i++) {
+		op_init(&t[i], i, MSOP_PUT,
+			(struct chunk_id){ 200, (uint32_t)i });
+		meta_for(i, &t[i].op.meta, (uint32_t[4]){ 0 });
+		metastore_submit(ms, &t[i].op);
+		queued = queued && barriers_reach(calls + i + 1);
+	}
+	ok(queued, "each op passed a barrier of its own");
+	unlink(hold);
+	ok(wait_until(&ndone, 3, 20000), "all three complete once released");
+	is_int(results_not(t, 3, 0), 0, "  ... successfully");
+	is_int((int)(metastore_commits(ms) - commits), 2,
+	       "the two behind the held commit shared one transaction");
+	ok(get_rc(200, 0) == 0 && get_rc(200, 2) == 0, "  ... and are stored");
+	is_int(atomic_load(&out_of_order), 0,
+	       "completions stayed in submission order");
+	config_set("store_hold_file", "", err, sizeof(err));
+	config_set("debug_faults", "false", err, sizeof(err));
+}
+
 /* ---- reopening ------------------------------------------------------------
  */
 
@@ -700,6 +752,7 @@ int main(void)
 	test_reads();
 	test_deletes();
 	test_barrier_fail();
+	test_merge();
 	test_reopen();
 	test_map_full();
 out:
