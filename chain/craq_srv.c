@@ -414,11 +414,20 @@ static void whole_load(struct core *c, struct craq_op *o)
 	store_submit(c, o->ct->st, &o->rd);
 }
 
-static void fwd_done(struct core *c, struct rpc_call *call, int status,
-		     const void *body, uint32_t len)
+/* A parallel write whose own write failed after its forward went out
+ * (I6): this member may lack a version the rest of the chain has. */
+static void par_fail(struct core *c, struct craq_op *o)
 {
-	struct craq_op *o = fffs_container_of(call, struct craq_op, call);
+	store_target_fail(o->ct->st, &o->op.id,
+			  "a chain write already forwarded", o->local_status);
+	finish(c, o, -FFFS_ENOTSERVING);
+}
 
+/* The successor's answer to a forward. */
+static void fwd_result(struct core *c, struct craq_op *o, int status)
+{
+	if (o->par && o->local_status)
+		return par_fail(c, o);
 	if (!status && o->cur_fwd == CRAQ_FWD_REMOVE)
 		o->fwd_status = 0;
 	if (!status)
@@ -447,6 +456,19 @@ static void fwd_done(struct core *c, struct rpc_call *call, int status,
 		 (unsigned long long)o->ct->id, (unsigned long long)o->u,
 		 fffs_strerror(status));
 	abort_step(c, o, status);
+}
+
+static void fwd_done(struct core *c, struct rpc_call *call, int status,
+		     const void *body, uint32_t len)
+{
+	struct craq_op *o = fffs_container_of(call, struct craq_op, call);
+
+	if (o->par && !o->local_done) { /* I6: act once our write ended */
+		o->fwd_waits = true;
+		o->fwd_wait_status = status;
+		return;
+	}
+	fwd_result(c, o, status);
 }
 
 static void fwd_pack(struct craq_op *o, uint64_t to, struct pack *pk)
@@ -491,11 +513,32 @@ void craq_fwd_prepare(struct craq_op *o, uint64_t to)
 	}
 }
 
+/* The successor, or NULL (logged) if it cannot be reached. */
+static struct rpc_peer *succ_peer(struct core *c, struct craq_tgt *ct)
+{
+	struct rpc_peer *peer;
+	char err[128];
+
+	peer = rpc_peer_get(c, ct->v.succ_addr, err, sizeof(err));
+	if (!peer)
+		log_error("target %llu: successor %llu: %s",
+			  (unsigned long long)ct->id,
+			  (unsigned long long)ct->v.succ, err);
+	return peer;
+}
+
+static void fwd_call(struct core *c, struct craq_op *o, struct rpc_peer *peer)
+{
+	o->had_succ = true;
+	craq_fwd_prepare(o, o->ct->v.succ);
+	o->call.done = fwd_done;
+	rpc_call_start(c, peer, &o->call);
+}
+
 static void fwd_send(struct core *c, struct craq_op *o)
 {
 	struct craq_tgt *ct = o->ct;
 	struct rpc_peer *peer;
-	char err[128];
 
 	/* out of the chain's write set, its replacement takes the client's
 	 * retry, and this replica syncs before it serves again */
@@ -507,22 +550,57 @@ static void fwd_send(struct core *c, struct craq_op *o)
 		return o->cur_fwd == CRAQ_FWD_REMOVE ? remove_local(c, o)
 						     : commit_step(c, o, false);
 	o->had_succ = true;
-	peer = rpc_peer_get(c, ct->v.succ_addr, err, sizeof(err));
-	if (!peer) {
-		log_error("target %llu: successor %llu: %s",
-			  (unsigned long long)ct->id,
-			  (unsigned long long)ct->v.succ, err);
+	peer = succ_peer(c, ct);
+	if (!peer)
 		return park(c, o);
+	fwd_call(c, o, peer);
+}
+
+/* The local write begins (I6): forward it now if nothing stands in the
+ * way; anything else is left to applied's fwd_send. */
+static void apply_started(struct core *c, struct store_op *op)
+{
+	struct craq_op *o = fffs_container_of(op, struct craq_op, op);
+	struct craq_tgt *ct = o->ct;
+	struct rpc_peer *peer;
+
+	if (!chain_in_write_set(ct->v.pstate) || now_ns() > o->deadline_ns ||
+	    !ct->v.succ || o->sync)
+		return;
+	peer = succ_peer(c, ct);
+	if (!peer)
+		return;
+	o->par = true;
+	fwd_call(c, o, peer);
+}
+
+/* A parallel write's own write ended: the reads that waited go on. */
+static void readers_wake(struct core *c, struct craq_op *o)
+{
+	struct craq_op *r = o->readers, *next;
+
+	o->readers = NULL;
+	for (; r; r = next) {
+		next = r->reader_next;
+		read_start(c, r);
 	}
-	craq_fwd_prepare(o, ct->v.succ);
-	o->call.done = fwd_done;
-	rpc_call_start(c, peer, &o->call);
 }
 
 static void applied(struct core *c, struct store_op *op)
 {
 	struct craq_op *o = fffs_container_of(op, struct craq_op, op);
 
+	if (o->par) {
+		o->local_done = true;
+		o->local_status = op->status;
+		if (!op->status)
+			FFFS_ASSERT(op->out_pending == o->u); /* I3 */
+		readers_wake(c, o);
+		if (!o->fwd_waits)
+			return; /* fwd_done goes on */
+		o->fwd_waits = false;
+		return fwd_result(c, o, o->fwd_wait_status);
+	}
 	if (op->status)
 		return finish(c, o, op->status);
 	if (op->version >= o->u) { /* committed: the tail, or a retry */
@@ -549,6 +627,14 @@ static void apply(struct core *c, struct craq_op *o)
 	op->set_version = tail ? o->u : 0;
 	op->chain_ver = o->ct->v.chain_ver;
 	op->done = applied;
+	o->par = o->local_done = o->fwd_waits = false;
+	o->local_status = 0;
+	o->readers = NULL;
+	op->started = !tail && !o->resolving &&
+				      (o->cur_fwd == CRAQ_FWD_WRITE ||
+				       o->cur_fwd == CRAQ_FWD_TRUNCATE)
+			      ? apply_started
+			      : NULL;
 	store_submit(c, o->ct->st, op);
 }
 
@@ -714,6 +800,13 @@ static void read_done(struct core *c, struct store_op *op)
 
 static void read_start(struct core *c, struct craq_op *o)
 {
+	struct craq_op *h = holder(o->ct, &o->op.id);
+
+	if (h && h->par && !h->local_done) { /* I6 */
+		o->reader_next = h->readers;
+		h->readers = o;
+		return;
+	}
 	o->op.want_version = 0;
 	o->op.done = read_done;
 	store_submit(c, o->ct->st, &o->op);
@@ -743,6 +836,9 @@ void craq_submit(struct core *c, struct store_target *t, struct craq_op *o)
 	o->ct = craq_tgt_of(t);
 	o->locked = o->applied_committed = o->have_whole = false;
 	o->resolving = o->had_succ = o->inherited = false;
+	o->par = o->local_done = o->fwd_waits = false;
+	o->readers = NULL;
+	o->op.started = NULL;
 	o->tries = 0;
 	o->fwd_status = 0;
 	o->cur_fwd = o->fwd			  ? o->fwd

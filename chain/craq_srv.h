@@ -40,7 +40,20 @@
  *     every member has the version durably as pending by then, the tail
  *     and the query tail (which answers only after its commit) have
  *     committed it, and reads that find it pending ask the query tail
- *     (I4).
+ *     (I4);
+ *  I6 a member with a successor forwards a write (or a truncate that
+ *     grows) as soon as its own store has passed every check of the chunk
+ *     and begins the data write (store_op.started), so the members store
+ *     it in parallel rather than one after the other; it acts on the
+ *     successor's answer (commits, answers upstream, or aborts) only once
+ *     its own write ended. Until then a read of the chunk here waits: the
+ *     tail may already show the version this member does not have yet as
+ *     pending, and I4 needs it pending here. A member whose own write
+ *     fails after the forward went out (its device or metadata store:
+ *     everything else was checked first) may lack a version the chain
+ *     has, so it marks its target failed, which takes it out of the
+ *     chain until a sync, and answers -FFFS_ENOTSERVING (the sender
+ *     retries on the new chain).
  *
  * Failures. A forward that fails because the successor died, disagrees
  * about the chain version, or is not serving is parked until the routing
@@ -117,6 +130,12 @@ struct craq_op {
 	int fwd_status;	 /* a remove: the successor's answer */
 	bool resolving, had_succ;
 	bool inherited; /* under way when its target became the query tail */
+	/* a parallel write (I6): its forward went out once the local write
+	 * began; what the forward's end (or fwd_send) would do waits for
+	 * local_done, and so do reads of the chunk (readers) */
+	bool par, local_done, fwd_waits;
+	int local_status, fwd_wait_status;
+	struct craq_op *readers, *reader_next;
 	/* a sync action (chain/craq_sync.c): called holding the chunk */
 	void (*sync_cb)(struct core *c, struct craq_op *o);
 	void *sync_arg;

@@ -403,8 +403,8 @@ static void block_release(struct store_target *t, uint64_t block, int class)
 /* ---- data I/O
  * ------------------------------------------------------------------- */
 
-static void target_fail(struct store_target *t, struct store_op *op,
-			const char *what, int err)
+void store_target_fail(struct store_target *t, const struct chunk_id *id,
+		       const char *what, int err)
 {
 	char cs[64];
 
@@ -412,8 +412,18 @@ static void target_fail(struct store_target *t, struct store_op *op,
 		return;
 	log_error("%s ('%s') failed: %s of %s: %s; the target serves no "
 		  "more requests",
-		  t->name, t->dev.path, what,
-		  chunk_id_str(&op->id, cs, sizeof(cs)), fffs_strerror(err));
+		  t->name, t->dev.path, what, chunk_id_str(id, cs, sizeof(cs)),
+		  fffs_strerror(err));
+}
+
+/* The op's data write begins (store_op.started). */
+static void op_started(struct core *c, struct store_op *op)
+{
+	void (*cb)(struct core * c, struct store_op * op) = op->started;
+
+	op->started = NULL;
+	if (cb)
+		cb(c, op);
 }
 
 /* Read or write len bytes of op->buf (or buf) at byte off of a block. */
@@ -450,7 +460,7 @@ static int io_result(struct store_op *op, int res, const char *what)
 	if (res >= 0 && (uint32_t)res == op->seg_len)
 		return 0;
 	res = res < 0 ? res : -EIO; /* a short transfer on a device */
-	target_fail(op->t, op, what, res);
+	store_target_fail(op->t, &op->id, what, res);
 	return -EIO;
 }
 
@@ -966,6 +976,7 @@ static void write_whole(struct core *c, struct store_op *op)
 		alloc_put(op->t->alloc, op->nu.block, op->nu.class);
 		return op_finish(c, op, rc);
 	}
+	op_started(c, op);
 	if (len == 0)
 		return commit(c, op);
 	op->seg = 0;
@@ -1010,6 +1021,7 @@ static void write_plan(struct core *c, struct store_op *op)
 			return op_finish(c, op, rc);
 		}
 	}
+	op_started(c, op);
 	if (op->cow) {
 		op->seg = 0;
 		return cow_next(c, op);

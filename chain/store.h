@@ -109,6 +109,10 @@ struct store_space {
 
 /* Any thread; figures as of the last completed operation. */
 void store_target_space(const struct store_target *t, struct store_space *sp);
+/* Mark t failed (it serves no more requests; logged once, naming t, what
+ * failed, the chunk and err). */
+void store_target_fail(struct store_target *t, const struct chunk_id *id,
+		       const char *what, int err);
 
 enum store_op_kind {
 	SOP_WRITE,
@@ -139,6 +143,11 @@ struct store_op {
 	uint64_t base_ver, set_pending, set_version, want_version;
 	uint32_t chain_ver;
 	void (*done)(struct core *c, struct store_op *op);
+	/* optional (write, replace, truncate that grows): called once, when
+	 * the op has passed every check of the chunk (its lookup, version,
+	 * space and payload CRC) and its data write begins; from then on it
+	 * fails only with the target, its device or its metadata store */
+	void (*started)(struct core *c, struct store_op *op);
 	/* results */
 	int status;
 	uint64_t version, out_pending;
