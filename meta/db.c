@@ -641,27 +641,36 @@ static int ws_apply_entries(struct meta_db *db, MDB_txn *txn, const void *buf,
 	return rc;
 }
 
-int meta_db_apply(struct meta_db *db, const void *ws, size_t len)
+int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n)
 {
-	uint64_t seq, cur;
+	uint64_t seq = 0, first = 0, cur;
 	MDB_txn *txn;
-	uint32_t n;
+	uint32_t cnt;
 	int rc, mrc;
 
-	rc = ws_parse(ws, len, &seq, &n);
-	if (rc) {
-		log_warn("malformed write set of %zu bytes refused by '%s'",
-			 len, db->dir);
-		return rc;
+	if (n < 1)
+		return -EINVAL;
+	for (int i = 0; i < n; i++) {
+		rc = ws_parse(ws[i].iov_base, ws[i].iov_len, &seq, &cnt);
+		if (rc) {
+			log_warn("malformed write set of %zu bytes refused by "
+				 "'%s'",
+				 ws[i].iov_len, db->dir);
+			return rc;
+		}
+		if (!i)
+			first = seq;
+		else if (seq != first + (uint64_t)i)
+			return -EINVAL;
 	}
 	mrc = mdb_txn_begin(db->env, NULL, 0, &txn);
 	if (mrc)
 		goto out_err;
 	rc = seq_read(db, txn, &cur);
-	if (!rc && seq != cur + 1) {
+	if (!rc && first != cur + 1) {
 		log_warn("write set %llu refused by '%s': %llu is the last "
 			 "applied",
-			 (unsigned long long)seq, db->dir,
+			 (unsigned long long)first, db->dir,
 			 (unsigned long long)cur);
 		rc = -FFFS_EVERSION;
 	}
@@ -669,7 +678,11 @@ int meta_db_apply(struct meta_db *db, const void *ws, size_t len)
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	mrc = ws_apply_entries(db, txn, ws, len, n);
+	for (int i = 0; i < n && !mrc; i++) {
+		ws_parse(ws[i].iov_base, ws[i].iov_len, &seq, &cnt);
+		mrc = ws_apply_entries(db, txn, ws[i].iov_base, ws[i].iov_len,
+				       cnt);
+	}
 	if (!mrc)
 		mrc = seq_write(db, txn, seq);
 	if (mrc) {
@@ -682,9 +695,17 @@ int meta_db_apply(struct meta_db *db, const void *ws, size_t len)
 	atomic_store(&db->seq, seq);
 	return 0;
 out_err:
-	log_error("cannot apply write set %llu in '%s': %s",
-		  (unsigned long long)seq, db->dir, mdb_strerror(mrc));
+	log_error("cannot apply write sets %llu..%llu in '%s': %s",
+		  (unsigned long long)first, (unsigned long long)seq, db->dir,
+		  mdb_strerror(mrc));
 	return db_err(mrc);
+}
+
+int meta_db_apply(struct meta_db *db, const void *ws, size_t len)
+{
+	struct iovec v = { (void *)ws, len };
+
+	return meta_db_apply_many(db, &v, 1);
 }
 
 /* ---- digest -------------------------------------------------------------- */

@@ -56,6 +56,8 @@
 #ifndef META_DB_H
 #define META_DB_H
 
+#include <sys/uio.h>
+
 #include "fffs.h"
 
 enum meta_table {
@@ -127,6 +129,11 @@ int meta_scan(struct meta_txn *t, enum meta_table tb, const void *start,
 	      void *arg);
 
 int meta_db_apply(struct meta_db *db, const void *ws, size_t len);
+/* Write sets ws[0..n-1] of consecutive seqs applied together, in one
+ * synced transaction: all of them (0) or none (meta_db_apply's errors;
+ * -EINVAL when n < 1 or their seqs are not consecutive). A replica that
+ * fell behind catches up with one commit instead of n. */
+int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n);
 
 /* The inodes a write set touches, for a replica's dirty tracking: fn(arg,
  * ino) for the first 8 key bytes (big-endian) of each entry of the

@@ -396,6 +396,20 @@ static void set_seq_out(struct msrv_job *j, uint64_t seq)
 	pack_u64(&pk, seq);
 }
 
+/* Applied (or had) up to cur: j is answered once committed_seq reaches its
+ * seq. */
+static void apply_wait(struct msrv *s, struct msrv_job *j, uint64_t cur)
+{
+	set_seq_out(j, cur);
+	j->status = 0;
+	pthread_mutex_lock(&s->mu);
+	j->wait = true;
+	j->next = s->waiters;
+	s->waiters = j;
+	msrv_commit_update(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
 static void run_apply(struct msrv *s, struct msrv_job *j)
 {
 	uint64_t cur;
@@ -422,16 +436,54 @@ static void run_apply(struct msrv *s, struct msrv_job *j)
 		rc = -FFFS_EVERSION;
 	}
 	pthread_rwlock_unlock(&s->db_lock);
-	set_seq_out(j, cur);
-	j->status = rc;
-	if (rc)
+	if (rc) {
+		set_seq_out(j, cur);
+		j->status = rc;
 		return msrv_answer_now(j, 0);
-	pthread_mutex_lock(&s->mu);
-	j->wait = true;
-	j->next = s->waiters;
-	s->waiters = j;
-	msrv_commit_update(s);
-	pthread_mutex_unlock(&s->mu);
+	}
+	apply_wait(s, j, cur);
+}
+
+/* Forwarded write sets queued together. Those that extend the applied seq
+ * (the usual case: a replica whose predecessor commits faster than it
+ * does falls behind by a few) are applied in one commit, so that it
+ * catches up in one step instead of one synced commit each; the others,
+ * and all of them when that commit fails (a full map may still take them
+ * one at a time), go one by one. */
+static void run_applies(struct msrv *s, struct msrv_job **jobs, int n)
+{
+	struct iovec v[MSRV_BATCH];
+	uint64_t cur;
+	int k = 0, rc;
+
+	pthread_rwlock_rdlock(&s->db_lock);
+	cur = meta_db_seq(s->db);
+	while (n > 1 && k < n && jobs[k]->seq == cur + 1 + (uint64_t)k &&
+	       !mark_ws(s, jobs[k]->in, jobs[k]->in_len, jobs[k]->seq)) {
+		v[k].iov_base = jobs[k]->in;
+		v[k].iov_len = jobs[k]->in_len;
+		k++;
+	}
+	rc = -EAGAIN;
+	if (k > 1) {
+		for (int i = 0; i < k; i++)
+			msrv_log_append(s, jobs[i]->in, jobs[i]->in_len,
+					jobs[i]->seq);
+		rc = meta_db_apply_many(s->db, v, k);
+		if (!rc)
+			log_debug("write sets %llu..%llu applied in one commit",
+				  (unsigned long long)jobs[0]->seq,
+				  (unsigned long long)jobs[k - 1]->seq);
+		cur = meta_db_seq(s->db);
+		atomic_store(&s->applied, cur);
+	}
+	pthread_rwlock_unlock(&s->db_lock);
+	if (rc)
+		k = 0;
+	for (int i = 0; i < k; i++)
+		apply_wait(s, jobs[i], cur);
+	for (int i = k; i < n; i++)
+		run_apply(s, jobs[i]);
 }
 
 /* ---- admin --------------------------------------------------------------- */
@@ -510,20 +562,21 @@ static void run_list(struct msrv *s, struct msrv_job *j)
 
 	for (; j; j = next) {
 		next = j->next;
-		if (j->kind == JOB_CHANGE) {
+		if (j->kind == JOB_CHANGE || j->kind == JOB_APPLY) {
 			batch[n++] = j;
-			data += j->q.data_len;
-			if (next && next->kind == JOB_CHANGE &&
-			    n < MSRV_BATCH && data < MSRV_BATCH_DATA)
+			data += j->kind == JOB_CHANGE ? j->q.data_len : 0;
+			if (next && next->kind == j->kind && n < MSRV_BATCH &&
+			    data < MSRV_BATCH_DATA)
 				continue;
-			run_batch(s, batch, n, n > 1);
+			if (j->kind == JOB_CHANGE)
+				run_batch(s, batch, n, n > 1);
+			else
+				run_applies(s, batch, n);
 			n = 0;
 			data = 0;
 			continue;
 		}
-		if (j->kind == JOB_APPLY)
-			run_apply(s, j);
-		else if (j->kind == JOB_SNAP_MAKE)
+		if (j->kind == JOB_SNAP_MAKE)
 			msrv_snap_make(s, j);
 		else if (j->kind == JOB_SNAP_PIECE)
 			msrv_snap_piece(s, j);

@@ -385,6 +385,63 @@ static void test_apply(void)
 	meta_db_close(b);
 }
 
+/* Several write sets in one commit: all or nothing. */
+static void test_apply_many(void)
+{
+	struct meta_db *a = open_db("many-a", 0, META_DB_NOSYNC);
+	struct meta_db *b = open_db("many-b", 0, META_DB_NOSYNC);
+	struct meta_db *c = open_db("many-c", 0, META_DB_NOSYNC);
+	struct meta_ws log[10];
+	struct iovec v[10];
+	struct meta_txn *t;
+	uint8_t before[32], after[32], bad[256];
+	size_t len;
+
+	ok(a && b && c, "three dbs");
+	if (!a || !b || !c)
+		return;
+	for (int i = 0; i < 10; i++) {
+		char k[16], val[32];
+
+		meta_txn_begin(a, true, &t);
+		snprintf(k, sizeof(k), "m%d", i % 4);
+		snprintf(val, sizeof(val), "v%d", i);
+		put_s(t, META_T_INODES, k, val);
+		if (i % 3 == 2)
+			meta_del(t, META_T_INODES, "m0", 2);
+		meta_txn_commit(t, &log[i]);
+		v[i].iov_base = log[i].buf;
+		v[i].iov_len = log[i].len;
+	}
+	is_int(meta_db_apply_many(b, v, 0), -EINVAL, "no write set: -EINVAL");
+	meta_db_digest(b, before);
+	is_int(meta_db_apply_many(b, v + 1, 3), -FFFS_EVERSION,
+	       "a run that does not start at the next seq: -FFFS_EVERSION");
+	struct iovec gap[2] = { v[0], v[2] };
+	is_int(meta_db_apply_many(b, gap, 2), -EINVAL,
+	       "seqs with a gap: -EINVAL");
+	len = ws_build(bad, sizeof(bad), meta_db_seq(a) + 1, 1, NULL, 0);
+	struct iovec tail_bad[3] = { v[0], v[1], { bad, len - 1 } };
+	is_int(meta_db_apply_many(b, tail_bad, 3), -FFFS_EBADFRAME,
+	       "a malformed one at the end: -FFFS_EBADFRAME");
+	meta_db_digest(b, after);
+	ok(!memcmp(before, after, 32) && meta_db_seq(b) == 0,
+	   "and after all three nothing was applied");
+	is_int(meta_db_apply_many(b, v, 4), 0, "4 write sets in one commit");
+	is_int(meta_db_seq(b), log[3].seq, "the seq is the last one's");
+	is_int(meta_db_apply_many(b, v + 4, 6), 0, "then the other 6");
+	for (int i = 0; i < 10; i++)
+		meta_db_apply(c, log[i].buf, log[i].len);
+	ok(digest_eq(a, b) && digest_eq(b, c),
+	   "the same db as the head's and as one applied one by one");
+	is_int(meta_db_seq(b), meta_db_seq(a), "at the head's seq");
+	for (int i = 0; i < 10; i++)
+		meta_ws_release(&log[i]);
+	meta_db_close(a);
+	meta_db_close(b);
+	meta_db_close(c);
+}
+
 /* ---- a full map ---------------------------------------------------------- */
 
 static void test_full(void)
@@ -657,6 +714,7 @@ int main(void)
 		meta_db_close(b);
 	}
 	test_apply();
+	test_apply_many();
 	test_full();
 	test_sync();
 	test_touched_copy();
