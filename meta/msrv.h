@@ -33,8 +33,10 @@
  * applied seq (META_META_SEQ), then sends each write set after it, in
  * order, several in flight (META_META_FORWARD). A replica applies a
  * forwarded write set when it is the next seq (meta_db_apply(), on its
- * executor thread), ignores one it has (seq <= applied), and answers a gap
- * with -FFFS_EVERSION and its applied seq (the sender resumes there).
+ * executor thread; a run of them queued together that extends its applied
+ * seq in one commit, meta_db_apply_many()), ignores one it has (seq <=
+ * applied), and answers a gap with -FFFS_EVERSION and its applied seq
+ * (the sender resumes there).
  * committed_seq of a replica is its applied seq when it is the last
  * serving member, else the highest seq its serving successor answered. A
  * FORWARD is answered once committed_seq >= its seq; a client's change is
