@@ -549,7 +549,7 @@ static void fwd_send(struct core *c, struct craq_op *o)
 	if (!ct->v.succ || o->sync) /* we are the tail now */
 		return o->cur_fwd == CRAQ_FWD_REMOVE ? remove_local(c, o)
 						     : commit_step(c, o, false);
-	o->had_succ = true;
+	o->had_succ = true; /* also when it cannot be reached */
 	peer = succ_peer(c, ct);
 	if (!peer)
 		return park(c, o);

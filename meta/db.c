@@ -615,16 +615,20 @@ static int ws_parse(const void *buf, size_t len, uint64_t *seq, uint32_t *n)
 	return unpack_finish(&up) ? -FFFS_EBADFRAME : 0;
 }
 
+/* A write set ws_parse() checked: its header gives the entries' count. */
 static int ws_apply_entries(struct meta_db *db, MDB_txn *txn, const void *buf,
-			    size_t len, uint32_t n)
+			    size_t len)
 {
 	struct ws_entry e;
 	struct unpack up;
 	MDB_val k, v;
+	uint32_t n;
 	int rc = 0;
 
 	unpack_init(&up, buf, len);
-	unpack_take(&up, WS_HDR_LEN);
+	unpack_u8(&up);	 /* format */
+	unpack_u64(&up); /* seq */
+	n = unpack_u32(&up);
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		FFFS_ASSERT(ws_next(&up, &e)); /* ws_parse() checked it */
 		k.mv_size = e.klen;
@@ -678,11 +682,8 @@ int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n)
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	for (int i = 0; i < n && !mrc; i++) {
-		ws_parse(ws[i].iov_base, ws[i].iov_len, &seq, &cnt);
-		mrc = ws_apply_entries(db, txn, ws[i].iov_base, ws[i].iov_len,
-				       cnt);
-	}
+	for (int i = 0; i < n && !mrc; i++)
+		mrc = ws_apply_entries(db, txn, ws[i].iov_base, ws[i].iov_len);
 	if (!mrc)
 		mrc = seq_write(db, txn, seq);
 	if (mrc) {
