@@ -33,7 +33,12 @@ static const struct cli_cmd commands[] = {
 	  mgmtd_opts, CLI_DAEMON },
 	{ "meta", cmd_meta, NULL,
 	  "Run a metadata server, one replica of the namespace.",
-	  "The namespace lives in LMDB under --state-dir; an empty one is "
+	  "The namespace lives in LMDB under --state-dir (db/). A commit "
+	  "is made durable by appending its write sets to a synced journal "
+	  "(db/journal.*) instead of syncing LMDB; a snapshot "
+	  "(db/snapshot.mdb) is taken once the journal is as large as the "
+	  "data, and after a power loss the db is rebuilt from the snapshot "
+	  "and the journal after it. An empty namespace is "
 	  "formatted (the root, 0755 root:root, no layout) identically on "
 	  "every replica. The server is the target --target-id (default "
 	  "node id << 16) of a meta chain that mgmtd manages (fffs admin "

@@ -64,3 +64,15 @@ int dir_own(const char *dir, int *fd, char *err, size_t errlen)
 	free(path);
 	return rc;
 }
+
+int dir_sync(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		rc = -errno;
+	close(fd);
+	return rc;
+}

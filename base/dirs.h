@@ -12,6 +12,8 @@
  * directory: the second gets -EBUSY and "state dir '...' is in use by
  * another process". flock locks belong to the open file: a second
  * dir_own() of the same directory in the same process is refused too.
+ * dir_sync() fsync()s a directory, so that the names created, renamed or
+ * removed in it so far survive a power loss: 0 or -errno.
  */
 #ifndef BASE_DIRS_H
 #define BASE_DIRS_H
@@ -20,5 +22,6 @@
 
 int dir_make(const char *dir, char *err, size_t errlen);
 int dir_own(const char *dir, int *fd, char *err, size_t errlen);
+int dir_sync(const char *dir);
 
 #endif /* BASE_DIRS_H */

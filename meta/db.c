@@ -1,18 +1,24 @@
 /* meta/db.c - the namespace's LMDB environment: its tables, write
  * transactions that record their write set, applying a write set on a
- * replica, scans and the digest of the contents. */
+ * replica, scans and the digest of the contents; for a journaled db, the
+ * journal, its snapshots and the recovery after a power loss. */
 #define LOG_SUBSYS "metadb"
+#include <fcntl.h>
+#include <inttypes.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/dirs.h"
 #include "fffs.h"
 #include "meta/db.h"
+#include "meta/journal.h"
 #include "net/pack.h"
 
 #define WS_FORMAT     1
@@ -24,7 +30,13 @@
 #define SEQ_VAL_LEN   9
 #define ARENA_BLOCK   65536
 #define ARENA_ALIGN   8
-#define TABLE_END_LEN 0xffffffffu /* digest: ends a table (no key has it) */
+#define TABLE_END_LEN 0xffffffffu   /* digest: ends a table (no key has it) */
+#define SNAP_MIN      (64ull << 20) /* journal bytes before a snapshot */
+#define SNAP_FILE     "snapshot.mdb"
+#define SNAP_TMP      "snapshot.tmp"
+#define STATE_FILE    "state"
+#define STATE_MAGIC   "fffs-meta-state 1"
+#define BOOT_ID_LEN   64
 
 static const char *const table_names[META_T__COUNT] = {
 	"inodes", "dirents", "xattrs", "sessions", "gc", "counters", "requests",
@@ -33,9 +45,23 @@ static const char *const table_names[META_T__COUNT] = {
 struct meta_db {
 	char *dir;
 	int lock_fd; /* flock()ed: one process per db */
+	unsigned flags;
 	MDB_env *env;
 	MDB_dbi dbi[META_T__COUNT];
 	_Atomic uint64_t seq;
+	_Atomic bool failed; /* the journal broke: no more writes */
+	/* journaled only: */
+	struct journal *jr;
+	pthread_mutex_t jmu; /* jr, jbytes; held from an LMDB commit to the
+				sync of its record, so records go in order */
+	uint64_t jbytes;     /* appended since the last snapshot began */
+	uint64_t snap_min;
+	char boot[BOOT_ID_LEN];
+	pthread_mutex_t snap_run; /* one snapshot at a time */
+	pthread_mutex_t snap_mu;  /* snap_want, snap_stop */
+	pthread_cond_t snap_cv;
+	bool snap_want, snap_stop, snapper_up;
+	pthread_t snapper;
 };
 
 /* Copies of values read in a write transaction: LMDB's pointers into
@@ -59,6 +85,18 @@ struct meta_txn {
 	uint32_t n;
 	struct arena_block *arena;
 };
+
+static bool journaled(const struct meta_db *db);
+static int db_prepare(struct meta_db *db, bool *recover, char *err,
+		      size_t errlen);
+static int db_journal_start(struct meta_db *db, bool recover, char *err,
+			    size_t errlen);
+static int db_journal(struct meta_db *db, const struct iovec *v, int n,
+		      uint64_t first);
+static int state_write(struct meta_db *db, bool clean);
+static int ws_parse(const void *buf, size_t len, uint64_t *seq, uint32_t *n);
+static int ws_apply_entries(struct meta_db *db, MDB_txn *txn, const void *buf,
+			    size_t len);
 
 /* LMDB's codes as negative errno-style codes; LMDB passes system errors
  * through as positive errno values. */
@@ -136,7 +174,8 @@ static int db_env_open(struct meta_db *db, uint64_t map_size, unsigned flags,
 	unsigned env_flags = MDB_NOTLS;
 	int rc;
 
-	if (flags & META_DB_NOSYNC)
+	/* a journaled db's commits are made durable by the journal */
+	if (!(flags & META_DB_SYNCED))
 		env_flags |= MDB_NOSYNC;
 	rc = mdb_env_create(&db->env);
 	if (rc)
@@ -193,14 +232,25 @@ out_err:
 	return db_err(mrc);
 }
 
+static void db_free(struct meta_db *db)
+{
+	pthread_mutex_destroy(&db->jmu);
+	pthread_mutex_destroy(&db->snap_run);
+	pthread_mutex_destroy(&db->snap_mu);
+	pthread_cond_destroy(&db->snap_cv);
+	free(db->dir);
+	free(db);
+}
+
 int meta_db_open(const char *dir, uint64_t map_size, unsigned flags,
 		 struct meta_db **out, char *err, size_t errlen)
 {
 	struct meta_db *db;
+	bool recover = false;
 	int rc;
 
 	*out = NULL;
-	if (flags & ~META_DB_NOSYNC) {
+	if (flags & ~(META_DB_NOSYNC | META_DB_SYNCED)) {
 		snprintf(err, errlen, "namespace db '%s': unknown flags %#x",
 			 dir, flags);
 		return -EINVAL;
@@ -210,24 +260,34 @@ int meta_db_open(const char *dir, uint64_t map_size, unsigned flags,
 		return rc;
 	db = xcalloc(1, sizeof(*db));
 	db->dir = xstrdup(dir);
+	db->flags = flags;
+	pthread_mutex_init(&db->jmu, NULL);
+	pthread_mutex_init(&db->snap_run, NULL);
+	pthread_mutex_init(&db->snap_mu, NULL);
+	pthread_cond_init(&db->snap_cv, NULL);
 	rc = dir_own(db->dir, &db->lock_fd, err, errlen);
 	if (rc)
 		goto out_free;
-	rc = db_env_open(db, map_size, flags, err, errlen);
+	if (journaled(db))
+		rc = db_prepare(db, &recover, err, errlen);
+	if (!rc)
+		rc = db_env_open(db, map_size, flags, err, errlen);
 	if (rc)
 		goto out_unlock;
 	rc = db_setup(db, err, errlen);
+	if (!rc && journaled(db))
+		rc = db_journal_start(db, recover, err, errlen);
 	if (rc)
 		goto out_env;
 	*out = db;
 	return 0;
 out_env:
+	journal_close(db->jr);
 	mdb_env_close(db->env);
 out_unlock:
 	close(db->lock_fd);
 out_free:
-	free(db->dir);
-	free(db);
+	db_free(db);
 	return rc;
 }
 
@@ -235,10 +295,28 @@ void meta_db_close(struct meta_db *db)
 {
 	if (!db)
 		return;
+	if (db->snapper_up) {
+		pthread_mutex_lock(&db->snap_mu);
+		db->snap_stop = true;
+		pthread_cond_signal(&db->snap_cv);
+		pthread_mutex_unlock(&db->snap_mu);
+		pthread_join(db->snapper, NULL);
+	}
+	if (db->jr) {
+		/* synced now: the next open need not look at the journal */
+		int mrc = atomic_load(&db->failed) ? EIO
+						   : mdb_env_sync(db->env, 1);
+
+		if (mrc)
+			log_error("cannot sync the namespace db '%s': %s",
+				  db->dir, mdb_strerror(mrc));
+		else
+			state_write(db, true);
+		journal_close(db->jr);
+	}
 	mdb_env_close(db->env);
 	close(db->lock_fd);
-	free(db->dir);
-	free(db);
+	db_free(db);
 }
 
 uint64_t meta_db_seq(struct meta_db *db)
@@ -293,6 +371,8 @@ int meta_txn_begin(struct meta_db *db, bool write, struct meta_txn **out)
 	int rc;
 
 	*out = NULL;
+	if (write && atomic_load(&db->failed))
+		return -EIO;
 	t = xcalloc(1, sizeof(*t));
 	t->db = db;
 	t->write = write;
@@ -371,11 +451,21 @@ int meta_txn_commit_sealed(struct meta_txn *t, struct meta_ws *ws,
 				 .seq = t->seq + 1 };
 	if (sealed)
 		sealed(arg, &mine);
+	if (db->jr)
+		pthread_mutex_lock(&db->jmu);
 	mrc = mdb_txn_commit(t->txn);
+	if (!mrc) {
+		atomic_store(&db->seq, t->seq + 1);
+		if (db->jr)
+			rc = db_journal(db,
+					&(struct iovec){ mine.buf, mine.len },
+					1, mine.seq);
+	}
+	if (db->jr)
+		pthread_mutex_unlock(&db->jmu);
 	if (mrc)
 		goto out_err;
-	atomic_store(&db->seq, t->seq + 1);
-	if (ws) {
+	if (ws && !rc) {
 		*ws = mine;
 		t->ws = NULL;
 	}
@@ -654,6 +744,8 @@ int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n)
 
 	if (n < 1)
 		return -EINVAL;
+	if (atomic_load(&db->failed))
+		return -EIO;
 	for (int i = 0; i < n; i++) {
 		rc = ws_parse(ws[i].iov_base, ws[i].iov_len, &seq, &cnt);
 		if (rc) {
@@ -690,11 +782,19 @@ int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n)
 		mdb_txn_abort(txn);
 		goto out_err;
 	}
+	if (db->jr)
+		pthread_mutex_lock(&db->jmu);
 	mrc = mdb_txn_commit(txn);
+	if (!mrc) {
+		atomic_store(&db->seq, seq);
+		if (db->jr)
+			rc = db_journal(db, ws, n, first);
+	}
+	if (db->jr)
+		pthread_mutex_unlock(&db->jmu);
 	if (mrc)
 		goto out_err;
-	atomic_store(&db->seq, seq);
-	return 0;
+	return rc;
 out_err:
 	log_error("cannot apply write sets %llu..%llu in '%s': %s",
 		  (unsigned long long)first, (unsigned long long)seq, db->dir,
@@ -803,11 +903,13 @@ int meta_txn_touched(struct meta_txn *t, uint64_t *seq,
 	return meta_ws_touched(t->ws, t->len, seq, fn, arg);
 }
 
-/* The applied sequence number of the copy in dir (opened read-only,
- * without a lock file: nobody else has it yet). */
-static int copy_seq(struct meta_db *db, const char *dir, uint64_t *seq)
+/* The applied sequence number of the copy at path (a directory, or with
+ * file a data file), opened read-only, without a lock file: nobody else
+ * has it yet. */
+static int copy_seq(const char *path, bool file, uint64_t *seq)
 {
-	struct meta_db tmp = { .dir = (char *)dir };
+	struct meta_db tmp = { .dir = (char *)path };
+	unsigned fl = MDB_RDONLY | MDB_NOLOCK | (file ? MDB_NOSUBDIR : 0);
 	MDB_txn *txn = NULL;
 	int mrc, rc;
 
@@ -815,7 +917,7 @@ static int copy_seq(struct meta_db *db, const char *dir, uint64_t *seq)
 	if (!mrc)
 		mrc = mdb_env_set_maxdbs(tmp.env, META_T__COUNT);
 	if (!mrc)
-		mrc = mdb_env_open(tmp.env, dir, MDB_RDONLY | MDB_NOLOCK, 0600);
+		mrc = mdb_env_open(tmp.env, path, fl, 0600);
 	if (!mrc)
 		mrc = mdb_txn_begin(tmp.env, NULL, MDB_RDONLY, &txn);
 	if (!mrc)
@@ -841,10 +943,482 @@ int meta_db_copy(struct meta_db *db, const char *dir, uint64_t *seq, char *err,
 			 db->dir, dir, mdb_strerror(mrc));
 		return db_err(mrc);
 	}
-	rc = copy_seq(db, dir, seq);
+	rc = copy_seq(dir, false, seq);
 	if (rc)
 		snprintf(err, errlen,
 			 "cannot read the sequence number of the copy '%s': %s",
 			 dir, fffs_strerror(rc));
 	return rc;
+}
+
+/* ---- journaled: the state file, snapshots, recovery ---------------------- */
+
+static bool journaled(const struct meta_db *db)
+{
+	return !(db->flags & (META_DB_NOSYNC | META_DB_SYNCED));
+}
+
+static char *db_path(const struct meta_db *db, const char *name)
+{
+	return xasprintf("%s/%s", db->dir, name);
+}
+
+/* This boot's id ("" when unknown: never the same as the last one). */
+static void boot_id(char out[BOOT_ID_LEN])
+{
+	const char *test = getenv("FFFS_TEST_BOOT_ID");
+	FILE *f;
+
+	out[0] = 0;
+	if (test && *test) {
+		snprintf(out, BOOT_ID_LEN, "%s", test);
+		return;
+	}
+	f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (!f)
+		return;
+	if (!fgets(out, BOOT_ID_LEN, f))
+		out[0] = 0;
+	out[strcspn(out, "\n ")] = 0;
+	fclose(f);
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t w = write(fd, (const uint8_t *)p + done, n - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w ? -errno : -EIO;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* tmp's bytes are durable: then it takes final's name, durably. */
+static int file_commit(const struct meta_db *db, int fd, const char *tmp,
+		       const char *final)
+{
+	int rc = fdatasync(fd) ? -errno : 0;
+
+	if (close(fd) && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, final))
+		rc = -errno;
+	if (!rc)
+		rc = dir_sync(db->dir);
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+/* The state file says which boot last wrote the db unsynced, and whether
+ * it was closed synced (clean). */
+static int state_write(struct meta_db *db, bool clean)
+{
+	char *tmp = db_path(db, STATE_FILE ".tmp"),
+	     *fin = db_path(db, STATE_FILE);
+	char *text = xasprintf(STATE_MAGIC "\nboot %s\nclean %d\n",
+			       *db->boot ? db->boot : "-", clean ? 1 : 0);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = fd < 0 ? -errno : write_all(fd, text, strlen(text));
+
+	if (fd >= 0 && rc)
+		close(fd);
+	if (fd >= 0 && !rc)
+		rc = file_commit(db, fd, tmp, fin);
+	if (rc)
+		log_error("cannot write '%s': %s", fin, fffs_strerror(rc));
+	free(text);
+	free(tmp);
+	free(fin);
+	return rc;
+}
+
+/* 0, the boot id and the clean flag of the state file; -ENOENT: none. */
+static int state_read(struct meta_db *db, char boot[BOOT_ID_LEN], bool *clean)
+{
+	char *p = db_path(db, STATE_FILE), line[3][128];
+	FILE *f = fopen(p, "re");
+	int c = -1, rc = 0;
+
+	free(p);
+	if (!f)
+		return -errno;
+	for (int i = 0; i < 3 && !rc; i++)
+		if (!fgets(line[i], sizeof(line[i]), f))
+			rc = -FFFS_EBADFRAME;
+	fclose(f);
+	if (!rc && (strncmp(line[0], STATE_MAGIC "\n", sizeof(STATE_MAGIC)) ||
+		    sscanf(line[1], "boot %63s", boot) != 1 ||
+		    sscanf(line[2], "clean %d", &c) != 1 || (c != 0 && c != 1)))
+		rc = -FFFS_EBADFRAME;
+	*clean = c == 1;
+	return rc;
+}
+
+/* Before the first unsynced commit: the state file says this boot wrote
+ * the db, unsynced. */
+static int state_mark(struct meta_db *db, char *err, size_t errlen)
+{
+	int rc = state_write(db, false);
+
+	if (rc)
+		snprintf(err, errlen, "cannot write '%s/" STATE_FILE "': %s",
+			 db->dir, fffs_strerror(rc));
+	return rc;
+}
+
+/* A copy of from at to (the caller syncs it). */
+static int file_copy(const char *from, const char *to)
+{
+	size_t cap = 1 << 20;
+	uint8_t *buf = xmalloc(cap);
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
+
+	if (in < 0)
+		rc = -errno;
+	if (!rc && (out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			       0600)) < 0)
+		rc = -errno;
+	while (!rc) {
+		ssize_t r = read(in, buf, cap);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = r ? -errno : 0;
+			break;
+		}
+		rc = write_all(out, buf, (size_t)r);
+	}
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && rc)
+		close(out);
+	free(buf);
+	return rc;
+}
+
+/* Before LMDB opens a journaled db: whether it may be torn (power was
+ * lost while it had unsynced commits), and if so, its snapshot in its
+ * place. */
+static int db_prepare(struct meta_db *db, bool *recover, char *err,
+		      size_t errlen)
+{
+	char last[BOOT_ID_LEN] = "", *snap, *tmp, *data, *lock;
+	bool clean = false;
+	int rc;
+
+	*recover = false;
+	boot_id(db->boot);
+	if (!*db->boot)
+		log_warn("cannot tell this boot from the last one: the "
+			 "namespace db '%s' is rebuilt from its snapshot",
+			 db->dir);
+	rc = state_read(db, last, &clean);
+	if (rc && rc != -ENOENT) {
+		snprintf(err, errlen, "cannot read '%s/" STATE_FILE "': %s",
+			 db->dir, fffs_strerror(rc));
+		return rc;
+	}
+	/* no state: new, or from before the journal (synced); clean: synced
+	 * when closed; the same boot: the page cache still has it all */
+	if (rc || clean || (*db->boot && !strcmp(last, db->boot)))
+		return state_mark(db, err, errlen);
+	*recover = true;
+	log_warn("namespace db '%s' was not synced when the system went "
+		 "down: rebuilding it from its snapshot and journal",
+		 db->dir);
+	snap = db_path(db, SNAP_FILE);
+	tmp = db_path(db, "data.mdb.tmp");
+	data = db_path(db, "data.mdb");
+	lock = db_path(db, "lock.mdb");
+	rc = file_copy(snap, tmp);
+	if (rc)
+		snprintf(err, errlen,
+			 "cannot rebuild the namespace db '%s' from its "
+			 "snapshot '%s': %s",
+			 db->dir, snap, fffs_strerror(rc));
+	else {
+		int fd = open(tmp, O_WRONLY | O_CLOEXEC);
+
+		rc = fd < 0 ? -errno : file_commit(db, fd, tmp, data);
+		if (rc)
+			snprintf(err, errlen, "cannot put '%s' in place: %s",
+				 tmp, fffs_strerror(rc));
+	}
+	if (!rc && unlink(lock) && errno != ENOENT) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot remove '%s': %s", lock,
+			 strerror(errno));
+	}
+	if (rc)
+		unlink(tmp);
+	free(snap);
+	free(tmp);
+	free(data);
+	free(lock);
+	return rc ? rc : state_mark(db, err, errlen);
+}
+
+/* Replaying the journal: the records after LMDB's seq, in transactions
+ * of up to REPLAY_TXN write sets, unsynced (the caller syncs). */
+#define REPLAY_TXN 4096
+
+struct replay {
+	struct meta_db *db;
+	MDB_txn *txn;
+	uint64_t cur, n;
+	int mrc;
+};
+
+static int replay_end(struct replay *r)
+{
+	int mrc;
+
+	if (!r->txn)
+		return 0;
+	mrc = seq_write(r->db, r->txn, r->cur);
+	if (mrc)
+		mdb_txn_abort(r->txn);
+	else
+		mrc = mdb_txn_commit(r->txn);
+	r->txn = NULL;
+	if (!mrc)
+		atomic_store(&r->db->seq, r->cur);
+	r->mrc = mrc;
+	return mrc ? db_err(mrc) : 0;
+}
+
+static int replay_one(void *arg, uint64_t seq, const void *p, size_t len)
+{
+	struct replay *r = arg;
+	uint64_t wseq;
+	uint32_t cnt;
+	int mrc;
+
+	if (ws_parse(p, len, &wseq, &cnt) || wseq != seq)
+		return -FFFS_EBADFRAME;
+	if (seq != r->cur + 1)
+		return -FFFS_EVERSION;
+	if (!r->txn) {
+		mrc = mdb_txn_begin(r->db->env, NULL, 0, &r->txn);
+		if (mrc) {
+			r->txn = NULL;
+			r->mrc = mrc;
+			return db_err(mrc);
+		}
+	}
+	mrc = ws_apply_entries(r->db, r->txn, p, len);
+	if (mrc) {
+		mdb_txn_abort(r->txn);
+		r->txn = NULL;
+		r->mrc = mrc;
+		return db_err(mrc);
+	}
+	r->cur = seq;
+	if (++r->n % REPLAY_TXN == 0)
+		return replay_end(r);
+	return 0;
+}
+
+/* A compacted copy of the db as the new snapshot, synced; *seq is its
+ * applied seq. */
+static int snapshot_write(struct meta_db *db, uint64_t *seq, char *err,
+			  size_t errlen)
+{
+	char *tmp = db_path(db, SNAP_TMP), *fin = db_path(db, SNAP_FILE);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = 0, mrc = 0;
+
+	if (fd < 0)
+		rc = -errno;
+	if (!rc && (mrc = mdb_env_copyfd2(db->env, fd, MDB_CP_COMPACT)))
+		rc = db_err(mrc);
+	if (!rc) {
+		rc = file_commit(db, fd, tmp, fin);
+		fd = -1;
+	}
+	if (!rc)
+		rc = copy_seq(fin, true, seq);
+	if (rc)
+		snprintf(err, errlen, "cannot write the snapshot '%s': %s", fin,
+			 mrc ? mdb_strerror(mrc) : fffs_strerror(rc));
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(fin);
+	return rc;
+}
+
+static int snapshot_take(struct meta_db *db, char *err, size_t errlen)
+{
+	uint64_t seq = 0;
+	int rc;
+
+	pthread_mutex_lock(&db->snap_run);
+	pthread_mutex_lock(&db->jmu);
+	rc = journal_rotate(db->jr, atomic_load(&db->seq) + 1, err, errlen);
+	if (!rc)
+		db->jbytes = 0;
+	pthread_mutex_unlock(&db->jmu);
+	if (!rc)
+		rc = snapshot_write(db, &seq, err, errlen);
+	if (!rc) {
+		/* the records up to the new file's first are in the copy */
+		pthread_mutex_lock(&db->jmu);
+		journal_prune(db->jr);
+		pthread_mutex_unlock(&db->jmu);
+		log_info("namespace db '%s': a snapshot at write set %" PRIu64,
+			 db->dir, seq);
+	}
+	pthread_mutex_unlock(&db->snap_run);
+	return rc;
+}
+
+int meta_db_snapshot(struct meta_db *db, char *err, size_t errlen)
+{
+	if (!db->jr) {
+		snprintf(err, errlen, "namespace db '%s' has no journal",
+			 db->dir);
+		return -EINVAL;
+	}
+	return snapshot_take(db, err, errlen);
+}
+
+static void *snapper_main(void *arg)
+{
+	struct meta_db *db = arg;
+	char err[1024];
+
+	pthread_mutex_lock(&db->snap_mu);
+	for (;;) {
+		while (!db->snap_want && !db->snap_stop)
+			pthread_cond_wait(&db->snap_cv, &db->snap_mu);
+		if (db->snap_stop)
+			break;
+		pthread_mutex_unlock(&db->snap_mu);
+		if (snapshot_take(db, err, sizeof(err)))
+			log_error("%s", err);
+		pthread_mutex_lock(&db->snap_mu);
+		db->snap_want = false;
+	}
+	pthread_mutex_unlock(&db->snap_mu);
+	return NULL;
+}
+
+/* jmu held: records of a committed transaction; 0 once durable. */
+static int db_journal(struct meta_db *db, const struct iovec *v, int n,
+		      uint64_t first)
+{
+	int64_t w = journal_append(db->jr, v, n, first);
+	MDB_envinfo info;
+	MDB_stat st;
+	int mrc;
+
+	if (w < 0) {
+		/* no more writes here; this one is durable if LMDB syncs */
+		atomic_store(&db->failed, true);
+		mrc = mdb_env_sync(db->env, 1);
+		log_error("namespace db '%s' takes no more writes: its journal "
+			  "failed (%s), %s",
+			  db->dir, fffs_strerror((int)w),
+			  mrc ? "and so did syncing it"
+			      : "the last commit is synced");
+		return mrc ? -EIO : 0;
+	}
+	db->jbytes += (uint64_t)w;
+	if (db->jbytes < db->snap_min || mdb_env_info(db->env, &info) ||
+	    mdb_env_stat(db->env, &st) ||
+	    db->jbytes < ((uint64_t)info.me_last_pgno + 1) * st.ms_psize)
+		return 0;
+	/* as much journal as data: a snapshot makes recovery short */
+	pthread_mutex_lock(&db->snap_mu);
+	if (!db->snap_want) {
+		db->snap_want = true;
+		pthread_cond_signal(&db->snap_cv);
+	}
+	pthread_mutex_unlock(&db->snap_mu);
+	return 0;
+}
+
+/* After LMDB opened a journaled db: the records it misses (all of them
+ * after its snapshot when recovering), a new journal file, a snapshot if
+ * the journal could not rebuild the db as it is now, the state file, and
+ * the snapshot thread. */
+static int db_journal_start(struct meta_db *db, bool recover, char *err,
+			    size_t errlen)
+{
+	struct replay r = { .db = db, .cur = atomic_load(&db->seq) };
+	struct journal_scan_res res;
+	uint64_t from = r.cur, snap_seq = 0, seq;
+	const char *test = getenv("FFFS_TEST_SNAPSHOT_BYTES");
+	char *snap = db_path(db, SNAP_FILE), why[1024] = "";
+	bool need;
+	int rc;
+
+	db->snap_min = test && *test ? strtoull(test, NULL, 0) : SNAP_MIN;
+	rc = journal_scan(db->dir, from, replay_one, &r, &res, why,
+			  sizeof(why));
+	if (!rc && recover && !res.files) {
+		rc = -ENOENT;
+		snprintf(why, sizeof(why), "its journal files are missing");
+	} else if (rc == -FFFS_EVERSION)
+		snprintf(why, sizeof(why),
+			 "its journal starts at write set %" PRIu64
+			 ", after %" PRIu64 ": write sets are missing",
+			 res.first, from + 1);
+	else if (rc && !*why)
+		snprintf(why, sizeof(why), "cannot replay its journal: %s",
+			 r.mrc ? mdb_strerror(r.mrc) : fffs_strerror(rc));
+	if (rc) {
+		if (r.txn)
+			mdb_txn_abort(r.txn);
+		r.txn = NULL;
+	} else {
+		rc = replay_end(&r);
+		if (rc)
+			snprintf(why, sizeof(why),
+				 "cannot replay its journal: %s",
+				 mdb_strerror(r.mrc));
+	}
+	if (rc && recover) {
+		snprintf(err, errlen,
+			 "cannot recover the namespace db '%s': %s", db->dir,
+			 why);
+		free(snap);
+		return rc;
+	}
+	if (rc)
+		log_warn("namespace db '%s': %s; LMDB is whole, a new snapshot "
+			 "replaces the journal",
+			 db->dir, why);
+	seq = atomic_load(&db->seq);
+	if (r.n)
+		log_info("namespace db '%s': replayed write sets %" PRIu64
+			 "..%" PRIu64 " from its journal",
+			 db->dir, from + 1, seq);
+	need = rc || res.torn || !res.files || res.last != seq ||
+	       copy_seq(snap, true, &snap_seq) || res.first > snap_seq + 1;
+	free(snap);
+	rc = journal_open(db->dir, seq + 1, &db->jr, err, errlen);
+	if (!rc && need)
+		rc = snapshot_take(db, err, errlen);
+	if (rc)
+		return rc;
+	rc = pthread_create(&db->snapper, NULL, snapper_main, db);
+	if (rc) {
+		snprintf(err, errlen,
+			 "namespace db '%s': cannot start its snapshot thread: "
+			 "%s",
+			 db->dir, strerror(rc));
+		return -rc;
+	}
+	db->snapper_up = true;
+	return 0;
 }

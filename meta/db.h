@@ -50,8 +50,31 @@
  * transaction is aborted; every later call on it gets -ENOSPC, and
  * meta_txn_commit() returns it), -EIO and -errno from LMDB otherwise,
  * logged naming the directory. A meta_txn belongs to one thread at a time.
- * Commits are synced (durable) unless meta_db_open()'s caller says
- * otherwise with META_DB_NOSYNC (tests, benchmarks).
+ *
+ * Durability. By default a db is journaled (meta/journal.h): LMDB
+ * commits without syncing, and each commit's write sets are appended to
+ * the journal in dir and synced before the commit returns, one
+ * sequential write instead of LMDB's scattered page writes. A thread
+ * takes a snapshot (a compacted copy, dir/snapshot.mdb) once the journal
+ * since the last one is as large as the data (at least 64 MiB;
+ * FFFS_TEST_SNAPSHOT_BYTES sets that minimum for tests), and then removes
+ * the journal files before it. dir/state records the boot that last
+ * wrote the db and whether it was closed synced. A process killed at any
+ * point loses nothing that was committed: the page cache has LMDB's
+ * writes. When the state file names another boot (power was lost, or the
+ * host rebooted, while the db had unsynced commits; FFFS_TEST_BOOT_ID
+ * stands in for this boot's id in tests), meta_db_open() does not trust
+ * data.mdb: it puts the snapshot in its place and replays the journal
+ * after it (a torn last record is a commit that never returned). A
+ * journal that cannot rebuild it (missing write sets, a damaged record
+ * with more after it) makes the open fail, saying why; with a whole
+ * data.mdb it only means a new snapshot. If the journal cannot be written
+ * or synced, the db syncs LMDB instead for that commit and takes no more
+ * writes (meta_txn_begin() of a write transaction and meta_db_apply()
+ * are -EIO): it is failed, and says so in the log.
+ * META_DB_SYNCED: no journal, every commit is a synced LMDB commit (the
+ * benchmark's ceiling). META_DB_NOSYNC: no journal, nothing synced
+ * (tests, benchmarks).
  */
 #ifndef META_DB_H
 #define META_DB_H
@@ -72,6 +95,7 @@ enum meta_table {
 };
 
 #define META_DB_NOSYNC 0x1 /* flags of meta_db_open() */
+#define META_DB_SYNCED 0x2
 #define META_KEY_MAX   511 /* the longest key LMDB takes by default */
 
 struct meta_db;
@@ -84,7 +108,8 @@ struct meta_ws {
 	uint64_t seq;
 };
 
-/* map_size 0: LMDB's default (10 MiB); flags: META_DB_NOSYNC or 0. It
+/* map_size 0: LMDB's default (10 MiB); flags: META_DB_NOSYNC,
+ * META_DB_SYNCED or 0 (journaled). It
  * creates dir if needed and holds its owner.lock (base/dirs.h): a second
  * open of dir is -EBUSY. */
 int meta_db_open(const char *dir, uint64_t map_size, unsigned flags,
@@ -96,7 +121,8 @@ uint64_t meta_db_seq(struct meta_db *db);
 int meta_txn_begin(struct meta_db *db, bool write, struct meta_txn **out);
 /* A write transaction: commit (durably) and hand back its write set
  * (ws may be NULL); a read-only one: just end it. On an error nothing
- * was committed and the transaction is gone. */
+ * was committed and the transaction is gone, except -EIO from a failed
+ * journal: committed, but maybe not durable, and the db is failed. */
 int meta_txn_commit(struct meta_txn *t, struct meta_ws *ws);
 /* The same, calling sealed(arg, ws) once the write set is final (its seq
  * and contents are what the commit records) and before the synced commit
@@ -159,6 +185,10 @@ int meta_txn_touched(struct meta_txn *t, uint64_t *seq,
  * -errno with err naming the directory. */
 int meta_db_copy(struct meta_db *db, const char *dir, uint64_t *seq, char *err,
 		 size_t errlen);
+
+/* A snapshot of a journaled db now (what the snapshot thread does): 0,
+ * or -errno with err naming the file; -EINVAL without a journal. */
+int meta_db_snapshot(struct meta_db *db, char *err, size_t errlen);
 
 /* Every table's keys and values, in order, into one SHA-256-like digest
  * (crypto_generichash of libsodium, 32 bytes): replicas with the same

@@ -533,7 +533,8 @@ static int lmdb_ceiling(const struct mdrv *d, const char *parent, bool arrival,
 		return -1;
 	}
 	l.dir = xcalloc(l.clients, sizeof(*l.dir));
-	if (meta_db_open(dir, 1ull << 30, 0, &l.db, err, sizeof(err))) {
+	if (meta_db_open(dir, 1ull << 30, META_DB_SYNCED, &l.db, err,
+			 sizeof(err))) {
 		fprintf(stderr, "fffs bench meta: %s\n", err);
 		goto out;
 	}

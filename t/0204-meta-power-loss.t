@@ -1,0 +1,121 @@
+#!/bin/bash
+# A "power loss" of the whole meta chain (1 mgmtd, meta nodes 11..13):
+# while 4 clients change the namespace, every replica is killed with -9,
+# its data.mdb is overwritten with garbage (what unsynced LMDB pages may
+# look like after a power cut) and it restarts as if in another boot
+# (FFFS_TEST_BOOT_ID). Each rebuilds its db from its snapshot and its
+# journal; the chain serves again, every change the clients had answered
+# is there, all replicas hold the same db, and fsck finds nothing. The
+# replicas take snapshots during the load (a small FFFS_TEST_SNAPSHOT_BYTES)
+# so that the rebuild starts from a recent one.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cluster.sh"
+
+META="11 12 13"
+export FFFS_TEST_BOOT_ID=boot-one
+export FFFS_TEST_SNAPSHOT_BYTES=65536
+
+ns() { cl_admin ns "$@"; }
+
+digests_equal() {
+	cl_admin meta digest --json 2>/dev/null | python3 -c "import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if len(d) == $1 and len({(r['seq'], r['digest']) for r in d}) == 1 else 1)"
+}
+
+cl_mgmtd mgmtd || t_bail "mgmtd starts"
+for n in $META; do
+	cl_meta "$n"
+done
+t_ok "3 meta servers register with mgmtd" wait_for 20 cl_nodes_up 3
+t_ok "a table of one meta chain of 3 is created" \
+	cl_admin table create --chains 1 --replicas 3 --role meta
+t_ok "every replica of the meta chain serves" cl_wait_ok 40
+t_ok "mkdir /before" ns mkdir /before
+
+t_start load "$FFFS" admin --mgmtd "$MGMTD" $CL ns load --clients 4 \
+	--ops 3000 --seed 7 --log "$T_DIR/load.log"
+answered() { [ "$(wc -l <"$T_DIR/load.log" 2>/dev/null || echo 0)" -ge "$1" ]; }
+t_ok "the load runs (1000 changes answered)" wait_for 60 answered 1000
+for n in $META; do
+	cl_kill9 "$n"
+done
+t_diag "$(wc -l <"$T_DIR/load.log") changes answered when the power went"
+snaps=0
+for n in $META; do
+	[ -s "$T_DIR/n$n/meta/db/snapshot.mdb" ] && snaps=$((snaps + 1))
+	size=$(stat -c %s "$T_DIR/n$n/meta/db/data.mdb")
+	python3 -c 'import sys
+open(sys.argv[1], "r+b").write(b"\xa5" * int(sys.argv[2]))' \
+		"$T_DIR/n$n/meta/db/data.mdb" "$size"
+done
+t_is "$snaps" 3 "every replica had a snapshot"
+grep -h "a snapshot at write set" "$T_DIR"/m1[123].err | tail -n 3 |
+	while read -r l; do t_diag "$l"; done
+
+export FFFS_TEST_BOOT_ID=boot-two
+for n in $META; do
+	cl_meta "$n"
+done
+for n in $META; do
+	t_ok "meta node $n rebuilds its db from its snapshot and journal" \
+		wait_for 30 grep -q "replayed write sets" \
+		"$T_DIR/${CL_NAME[$n]}.err"
+done
+t_diag "$(grep -h "replayed write sets" "$T_DIR"/m1[123].2.err)"
+t_ok "  ... then all 3 serve the same db again" wait_for 90 digests_equal 3
+t_wait_exit load 180
+t_is "$?" 0 "the load finishes with every change answered"
+t_diag "$(t_out load | tail -n 2)"
+t_like "$(ns stat /before 2>&1)" "directory" "/before is there"
+
+ls_load() {
+	local d
+	for d in $(ns ls /load); do
+		ns ls "/load/$d" | sed "s|^|/load/$d/|"
+	done
+}
+ls_load >"$T_DIR/load.ls"
+t_run loadcheck 30 python3 -c '
+import sys
+state = {}
+for line in open(sys.argv[2]):
+    w = line.split()
+    if len(w) < 3:
+        continue
+    op, st, paths = w[0], int(w[1]), w[2:]
+    if st == 0:
+        if op == "create":
+            state[paths[0]] = True
+        elif op == "unlink":
+            state[paths[0]] = False
+        elif op == "rename":
+            state[paths[0]] = False
+            state[paths[1]] = True
+    elif st == -110:
+        for p in paths:
+            state[p] = None
+have = set(l.strip() for l in open(sys.argv[1]) if l.strip())
+bad = [p for p, v in state.items() if v is True and p not in have]
+bad += ["%s (removed)" % p for p, v in state.items() if v is False and p in have]
+bad += ["%s (never made)" % p for p in have if p not in state]
+print("%d paths in the log, %d listed, %d wrong" % (len(state), len(have), len(bad)))
+for p in bad[:20]:
+    print("wrong: " + p)
+sys.exit(1 if bad else 0)
+' "$T_DIR/load.ls" "$T_DIR/load.log"
+t_is "$?" 0 "every answered change is in the namespace, nothing else"
+t_diag "$(t_out loadcheck)"
+t_ok "fsck of every replica finds no problem" cl_admin fsck --all
+
+for n in $META; do
+	kill -TERM "$(t_pid "${CL_NAME[$n]}")"
+done
+for n in $META; do
+	t_wait_exit "${CL_NAME[$n]}" 20
+	t_is "$?" 0 "meta node $n exits 0 on SIGTERM"
+done
+kill -TERM "$(t_pid mgmtd)"
+t_wait_exit mgmtd 20
+
+t_done

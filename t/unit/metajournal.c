@@ -1,0 +1,418 @@
+/* t/unit/metajournal.c - the write-set journal (meta/journal.h) and a
+ * journaled namespace db (meta/db.h): records read back in order, a torn
+ * tail, damage and gaps refused; a db killed without closing reopens
+ * whole in the same boot; after a "power loss" (another boot id, data.mdb
+ * overwritten with garbage, a torn last record) it is rebuilt from its
+ * snapshot and journal with the same contents as a reference db; missing
+ * journal files are a clear error; the snapshot thread takes snapshots
+ * and removes the journal files before them. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "meta/db.h"
+#include "meta/journal.h"
+#include "t/unit/tap.h"
+
+static char tmpdir[] = "/tmp/fffs-metajournal-XXXXXX";
+
+static char *path(const char *name)
+{
+	return xasprintf("%s/%s", tmpdir, name);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	return remove(p);
+}
+
+/* ---- the journal alone --------------------------------------------------- */
+
+struct seen {
+	uint64_t seq[64];
+	char text[64][32];
+	int n;
+	int stop_at; /* return 7 when seq reaches it */
+};
+
+static int seen_one(void *arg, uint64_t seq, const void *p, size_t len)
+{
+	struct seen *s = arg;
+
+	if (s->n < 64) {
+		s->seq[s->n] = seq;
+		snprintf(s->text[s->n], sizeof(s->text[0]), "%.*s", (int)len,
+			 (const char *)p);
+		s->n++;
+	}
+	return s->stop_at && seq == (uint64_t)s->stop_at ? 7 : 0;
+}
+
+static int64_t append_s(struct journal *j, uint64_t seq, const char *a,
+			const char *b)
+{
+	struct iovec v[2] = { { (void *)a, strlen(a) },
+			      { (void *)b, b ? strlen(b) : 0 } };
+
+	return journal_append(j, v, b ? 2 : 1, seq);
+}
+
+static off_t file_size(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) ? -1 : st.st_size;
+}
+
+static void test_journal(void)
+{
+	char *dir = path("j"), err[512] = "", *f1, *f5;
+	struct journal_scan_res res;
+	struct journal *j;
+	struct seen s = { .n = 0 };
+	int fd;
+
+	mkdir(dir, 0700);
+	is_int(journal_open(dir, 1, &j, err, sizeof(err)), 0, "journal_open");
+	is_int(append_s(j, 1, "one", "two"), 2 * 24 + 6,
+	       "two records appended: their bytes");
+	is_int(append_s(j, 5, "x", NULL), -EINVAL,
+	       "a record that does not follow: -EINVAL");
+	is_int(append_s(j, 3, "three", NULL), 24 + 5, "a third");
+	is_int(journal_rotate(j, 4, err, sizeof(err)), 0, "rotated at 4");
+	is_int(append_s(j, 4, "four", NULL), 28, "a record in the new file");
+	is_int(journal_rotate(j, 5, err, sizeof(err)), 0, "rotated at 5");
+	is_int(journal_rotate(j, 5, err, sizeof(err)), 0,
+	       "an empty newest file is kept by a rotate");
+	is_int(append_s(j, 5, "five", NULL), 28, "a record in the third");
+	is_int(journal_scan(dir, 0, seen_one, &s, &res, err, sizeof(err)), 0,
+	       "journal_scan");
+	is_int(s.n, 5, "every record came back");
+	ok(s.seq[0] == 1 && s.seq[4] == 5, "in seq order");
+	is_str(s.text[1], "two", "with its bytes");
+	is_str(s.text[3], "four", "across files");
+	ok(res.first == 1 && res.last == 5 && res.files == 3 && !res.torn,
+	   "first 1, last 5, 3 files, no torn tail");
+	memset(&s, 0, sizeof(s));
+	journal_scan(dir, 3, seen_one, &s, &res, err, sizeof(err));
+	ok(s.n == 2 && s.seq[0] == 4, "after 3: only 4 and 5");
+	ok(res.first == 4 && res.files == 2,
+	   "files ending before after+1 are not read");
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	is_int(journal_scan(dir, 0, seen_one, &s, &res, err, sizeof(err)), 7,
+	       "fn's non-zero stops the scan and is returned");
+	is_int(s.n, 2, "at that record");
+
+	/* a torn tail: half a record at the end of the newest file */
+	f5 = xasprintf("%s/journal.%016x", dir, 5);
+	fd = open(f5, O_WRONLY | O_APPEND);
+	ok(fd >= 0 && write(fd, "FFJ1\x10\0\0\0", 8) == 8, "a torn record");
+	close(fd);
+	memset(&s, 0, sizeof(s));
+	is_int(journal_scan(dir, 0, seen_one, &s, &res, err, sizeof(err)), 0,
+	       "a torn tail is not an error");
+	ok(res.torn && res.last == 5 && s.n == 5,
+	   "it is reported, and the records before it are all there");
+
+	/* damage in an older file, with newer ones after it */
+	f1 = xasprintf("%s/journal.%016x", dir, 1);
+	fd = open(f1, O_WRONLY);
+	ok(fd >= 0 && pwrite(fd, "X", 1, 24 + 3 + 24 + 1) == 1,
+	   "a byte of record 2 flipped");
+	close(fd);
+	is_int(journal_scan(dir, 0, seen_one, &s, &res, err, sizeof(err)),
+	       -FFFS_EBADFRAME, "damage followed by more: -FFFS_EBADFRAME");
+	ok(strstr(err, f1) && strstr(err, "CRC32C"),
+	   "the message names the file and the damage");
+	diag(err);
+	journal_close(j);
+	unlink(f1);
+	is_int(journal_scan(dir, 0, seen_one, &s, &res, err, sizeof(err)), 0,
+	       "without the oldest file the rest still reads");
+	ok(res.first == 4, "from the next file");
+	free(f1);
+	free(f5);
+	free(dir);
+}
+
+/* ---- a journaled db ------------------------------------------------------ */
+
+static struct meta_db *open_db(const char *name, unsigned fl, char *err,
+			       size_t errlen, int *rc)
+{
+	char *dir = path(name);
+	struct meta_db *db = NULL;
+
+	*rc = meta_db_open(dir, 64ull << 20, fl, &db, err, errlen);
+	free(dir);
+	return db;
+}
+
+/* Commit i of the workload: puts, a delete now and then. */
+static int commit_one(struct meta_db *db, int i)
+{
+	struct meta_txn *t;
+	char k[32], v[64];
+	int rc = meta_txn_begin(db, true, &t);
+
+	if (rc)
+		return rc;
+	for (int n = 0; n < 3 && !rc; n++) {
+		snprintf(k, sizeof(k), "k%05d", (i * 7 + n * 13) % 500);
+		snprintf(v, sizeof(v), "value %d.%d", i, n);
+		rc = meta_put(t, META_T_INODES, k, strlen(k), v, strlen(v));
+	}
+	if (!rc && i % 5 == 0) {
+		snprintf(k, sizeof(k), "k%05d", (i * 3) % 500);
+		rc = meta_del(t, META_T_INODES, k, strlen(k));
+	}
+	if (rc) {
+		meta_txn_abort(t);
+		return rc;
+	}
+	return meta_txn_commit(t, NULL);
+}
+
+/* In a child: the workload on the journaled db and on a NOSYNC
+ * reference, a snapshot after snap_at commits (0: none), then _exit()
+ * without closing either, as kill -9 would leave them. */
+static bool run_child(const char *name, const char *ref, int from, int to,
+		      int snap_at)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		char err[512];
+		int rc;
+		struct meta_db *db = open_db(name, 0, err, sizeof(err), &rc);
+		struct meta_db *rf =
+			open_db(ref, META_DB_NOSYNC, err, sizeof(err), &rc);
+
+		if (!db || !rf)
+			_exit(2);
+		for (int i = from; i < to; i++) {
+			if (commit_one(db, i) || commit_one(rf, i))
+				_exit(3);
+			if (i == snap_at &&
+			    meta_db_snapshot(db, err, sizeof(err)))
+				_exit(4);
+		}
+		_exit(0);
+	}
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0;
+}
+
+static bool same(struct meta_db *a, struct meta_db *b)
+{
+	uint8_t x[32], y[32];
+
+	return a && b && !meta_db_digest(a, x) && !meta_db_digest(b, y) &&
+	       !memcmp(x, y, 32) && meta_db_seq(a) == meta_db_seq(b);
+}
+
+/* data.mdb overwritten with garbage (what a torn LMDB may hold). */
+static void clobber(const char *name)
+{
+	char *p = xasprintf("%s/%s/data.mdb", tmpdir, name);
+	off_t n = file_size(p);
+	int fd = open(p, O_WRONLY);
+	char junk[4096];
+
+	memset(junk, 0xa5, sizeof(junk));
+	for (off_t o = 0; fd >= 0 && o < n; o += (off_t)sizeof(junk))
+		if (pwrite(fd, junk, sizeof(junk), o) < 0)
+			break;
+	if (fd >= 0)
+		close(fd);
+	free(p);
+}
+
+/* Half a record after the newest journal file's last one. */
+static void tear(const char *name)
+{
+	char *dir = path(name), best[300] = "", *p;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int fd;
+
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, "journal.", 8) &&
+		    strcmp(e->d_name, best) > 0)
+			snprintf(best, sizeof(best), "%s", e->d_name);
+	if (d)
+		closedir(d);
+	p = xasprintf("%s/%s", dir, best);
+	fd = open(p, O_WRONLY | O_APPEND);
+	if (fd >= 0) {
+		if (write(fd, "FFJ1\x40\0\0\0\x01\x02", 10) != 10)
+			diag("cannot tear the journal");
+		close(fd);
+	}
+	free(p);
+	free(dir);
+}
+
+static int count_journals(const char *name)
+{
+	char *dir = path(name);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += !strncmp(e->d_name, "journal.", 8);
+	if (d)
+		closedir(d);
+	free(dir);
+	return n;
+}
+
+static void test_kill_same_boot(void)
+{
+	struct meta_db *db, *rf;
+	char err[512];
+	int rc;
+
+	setenv("FFFS_TEST_BOOT_ID", "boot-a", 1);
+	ok(run_child("kb", "kb-ref", 0, 300, 150),
+	   "a child commits 300 times and dies without closing");
+	db = open_db("kb", 0, err, sizeof(err), &rc);
+	rf = open_db("kb-ref", META_DB_NOSYNC, err, sizeof(err), &rc);
+	ok(same(db, rf), "in the same boot it reopens with every commit");
+	is_int(meta_db_seq(db), 300, "at seq 300");
+	meta_db_close(db);
+	meta_db_close(rf);
+}
+
+static void test_power_loss(void)
+{
+	struct meta_db *db, *rf;
+	char err[512] = "";
+	int rc;
+
+	setenv("FFFS_TEST_BOOT_ID", "boot-a", 1);
+	ok(run_child("pl", "pl-ref", 0, 400, 120),
+	   "a child commits 400 times, a snapshot after 121, and dies");
+	clobber("pl");
+	tear("pl");
+	setenv("FFFS_TEST_BOOT_ID", "boot-b", 1);
+	db = open_db("pl", 0, err, sizeof(err), &rc);
+	is_int(rc, 0, "another boot, data.mdb garbage, a torn record: opens");
+	if (rc)
+		diag(err);
+	rf = open_db("pl-ref", META_DB_NOSYNC, err, sizeof(err), &rc);
+	ok(same(db, rf), "rebuilt from the snapshot and the journal: the same "
+			 "contents as the reference");
+	is_int(meta_db_seq(db), 400, "at seq 400");
+	ok(db && !commit_one(db, 400) && !commit_one(rf, 400),
+	   "and it takes commits");
+	meta_db_close(db);
+	meta_db_close(rf);
+
+	/* closed cleanly: another boot trusts data.mdb, nothing replayed */
+	setenv("FFFS_TEST_BOOT_ID", "boot-c", 1);
+	db = open_db("pl", 0, err, sizeof(err), &rc);
+	rf = open_db("pl-ref", META_DB_NOSYNC, err, sizeof(err), &rc);
+	ok(same(db, rf), "after a clean close, another boot opens it as is");
+	meta_db_close(db);
+	meta_db_close(rf);
+
+	/* a second loss right after the recovery */
+	setenv("FFFS_TEST_BOOT_ID", "boot-c", 1);
+	ok(run_child("pl", "pl-ref", 401, 450, 0), "50 more commits, killed");
+	clobber("pl");
+	setenv("FFFS_TEST_BOOT_ID", "boot-d", 1);
+	db = open_db("pl", 0, err, sizeof(err), &rc);
+	rf = open_db("pl-ref", META_DB_NOSYNC, err, sizeof(err), &rc);
+	ok(same(db, rf), "a second power loss: rebuilt again");
+	meta_db_close(db);
+	meta_db_close(rf);
+}
+
+static void test_missing(void)
+{
+	char err[512] = "", *dir = path("ms"), *p;
+	struct meta_db *db;
+	DIR *d;
+	struct dirent *e;
+	int rc;
+
+	setenv("FFFS_TEST_BOOT_ID", "boot-a", 1);
+	ok(run_child("ms", "ms-ref", 0, 100, 10), "100 commits, killed");
+	/* the journal after the snapshot is gone */
+	d = opendir(dir);
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, "journal.", 8)) {
+			p = xasprintf("%s/%s", dir, e->d_name);
+			unlink(p);
+			free(p);
+		}
+	if (d)
+		closedir(d);
+	clobber("ms");
+	setenv("FFFS_TEST_BOOT_ID", "boot-b", 1);
+	db = open_db("ms", 0, err, sizeof(err), &rc);
+	ok(!db && rc < 0, "without its journal a torn db does not open");
+	ok(strstr(err, dir) && strstr(err, "journal"),
+	   "the message names the db and the journal");
+	diag(err);
+	free(dir);
+}
+
+static void test_snapshot_thread(void)
+{
+	struct meta_db *db;
+	char err[512];
+	int rc, n = 0;
+
+	setenv("FFFS_TEST_BOOT_ID", "boot-a", 1);
+	setenv("FFFS_TEST_SNAPSHOT_BYTES", "20000", 1);
+	db = open_db("st", 0, err, sizeof(err), &rc);
+	ok(db != NULL, "a db that snapshots every 20000 journal bytes");
+	for (int i = 0; db && i < 2000 && !rc; i++)
+		rc = commit_one(db, i);
+	is_int(rc, 0, "2000 commits");
+	/* the thread removes the journal before each snapshot */
+	for (int tries = 0; tries < 200; tries++) {
+		n = count_journals("st");
+		if (n <= 2)
+			break;
+		usleep(10000);
+	}
+	ok(n >= 1 && n <= 2, "old journal files are removed");
+	meta_db_close(db);
+	unsetenv("FFFS_TEST_SNAPSHOT_BYTES");
+	clobber("st");
+	setenv("FFFS_TEST_BOOT_ID", "boot-z", 1);
+	/* closed cleanly: opens as is even with another boot; the garbage
+	 * then shows as an LMDB error, not as a silent recovery */
+	db = open_db("st", 0, err, sizeof(err), &rc);
+	ok(!db, "a clean close means data.mdb is trusted: garbage is refused");
+	meta_db_close(db);
+}
+
+int main(void)
+{
+	log_level_cur = LOGL_ERROR - 1; /* the tests provoke errors */
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_journal();
+	test_kill_same_boot();
+	test_power_loss();
+	test_missing();
+	test_snapshot_thread();
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return done_testing();
+}
