@@ -131,42 +131,9 @@ t_diag "  chain now: $(cl_members "$CHAIN")"
 t_ok "  ... and take changes" ns mkdir /after-all
 
 # Every change the load had answered is there, none it had not made.
-ls_load() {
-	local d
-	for d in $(ns ls /load); do
-		ns ls "/load/$d" | sed "s|^|/load/$d/|"
-	done
-}
-ls_load >"$T_DIR/load.ls"
-t_run loadcheck 30 python3 -c '
-import sys
-state = {}
-for f in sys.argv[2:]:
-    for line in open(f):
-        w = line.split()
-        if len(w) < 3:
-            continue
-        op, st, paths = w[0], int(w[1]), w[2:]
-        if st == 0:
-            if op == "create":
-                state[paths[0]] = True
-            elif op == "unlink":
-                state[paths[0]] = False
-            elif op == "rename":
-                state[paths[0]] = False
-                state[paths[1]] = True
-        elif st == -110:
-            for p in paths:
-                state[p] = None
-have = set(l.strip() for l in open(sys.argv[1]) if l.strip())
-bad = [p for p, v in state.items() if v is True and p not in have]
-bad += ["%s (removed)" % p for p, v in state.items() if v is False and p in have]
-bad += ["%s (never made)" % p for p in have if p not in state]
-print("%d paths in the logs, %d listed, %d wrong" % (len(state), len(have), len(bad)))
-for p in bad[:20]:
-    print("wrong: " + p)
-sys.exit(1 if bad else 0)
-' "$T_DIR/load.ls" "$T_DIR"/load[0-9].log
+cl_ls_load >"$T_DIR/load.ls"
+t_run loadcheck 30 python3 "$T_ROOT/t/loadcheck.py" "$T_DIR/load.ls" \
+	"$T_DIR"/load[0-9].log
 t_is "$?" 0 "every answered change of the loads is in the namespace, nothing else"
 t_diag "$(t_out loadcheck)"
 

@@ -155,6 +155,15 @@ cl_kill9() {
 	return 0
 }
 
+# cl_ls_load: every file under /load (what `fffs admin ns load` makes),
+# one path per line, for t/loadcheck.py.
+cl_ls_load() {
+	local d
+	for d in $(cl_admin ns ls /load); do
+		cl_admin ns ls "/load/$d" | sed "s|^|/load/$d/|"
+	done
+}
+
 # cl_verify INODE: every chain of the table alike on its serving replicas.
 cl_verify() {
 	t_run "verify$1.$RANDOM" 120 "$FFFS" bench chunk --mgmtd "$MGMTD" \
