@@ -36,6 +36,7 @@
 #define GC_WINDOW   16		  /* chunk removes in flight */
 #define GC_IDLE_NS  500000000ull  /* look for due inodes this often */
 #define GC_RETRY_NS 2000000000ull /* after a failure */
+#define GC_BATCH    256		  /* chunkless inodes dropped in one commit */
 #define TRIM_WINDOW 8
 #define PRUNE_NS    5000000000ull /* look for sessions to prune */
 #define PRUNE_MAX   64		  /* clients pruned per step */
@@ -128,9 +129,18 @@ static void prune_run(struct msrv *s, struct msrv_job *j)
 	msrv_answer_now(j, 0);
 }
 
+/* An inode with no chunks to remove: it needs no sweep. */
+static bool gc_chunkless(const struct ns_attr *a)
+{
+	return !S_ISREG(a->mode) || !a->layout.table || !a->layout.chunk_size;
+}
+
 /* One gc step in one replicated commit. A drop (GC_DONE) also picks the
  * next inode due when with_next, so that an inode collected costs one
- * commit, not two; *next_failed: that pick failed (nothing committed). */
+ * commit, not two, and drops the picked ones that have no chunks, up to
+ * GC_BATCH in all: a removed tree of empty files or directories is not
+ * one commit per inode competing with the clients' changes; *next_failed:
+ * a pick failed (nothing committed). */
 static int gc_txn(struct msrv *s, struct msrv_job *j, bool with_next,
 		  bool *next_failed)
 {
@@ -147,13 +157,20 @@ static int gc_txn(struct msrv *s, struct msrv_job *j, bool with_next,
 	} else {
 		rc = ns_gc_done(t, j->attr.ino);
 		j->next_status = -ENOENT;
-		if (!rc && with_next) {
+		j->dropped = rc ? 0 : 1;
+		while (!rc && with_next) {
 			nrc = ns_gc_next(t, now, &j->attr);
 			j->next_status = nrc;
 			if (nrc && nrc != -EAGAIN && nrc != -ENOENT) {
 				*next_failed = true;
 				rc = nrc;
 			}
+			if (nrc || !gc_chunkless(&j->attr) ||
+			    j->dropped >= GC_BATCH)
+				break;
+			rc = ns_gc_done(t, j->attr.ino);
+			j->dropped++;
+			j->next_status = -ENOENT;
 		}
 	}
 	if (rc == 0 || rc == -EAGAIN) {
@@ -224,6 +241,7 @@ static void gc_done_done(struct core *c, struct msrv_job *j)
 	struct msrv *s = msrv_g;
 	struct msrv_gc *g = s->gc;
 	int rc = j->status, next = j->next_status;
+	unsigned dropped = j->dropped;
 	struct ns_attr a = j->attr;
 
 	msrv_job_free(j);
@@ -232,10 +250,10 @@ static void gc_done_done(struct core *c, struct msrv_job *j)
 			 (unsigned long long)g->a.ino, fffs_strerror(rc));
 		return gc_later(c, s, GC_RETRY_NS);
 	}
-	g->collected++;
-	log_debug("gc: inode %llu collected (%llu chunks removed)",
+	g->collected += dropped;
+	log_debug("gc: inode %llu collected (%llu chunks removed), %u in all",
 		  (unsigned long long)g->a.ino,
-		  (unsigned long long)g->sw.removed);
+		  (unsigned long long)g->sw.removed, dropped);
 	/* the same commit picked the next one: -EAGAIN, a directory gave up
 	 * children (pick again now); -ENOENT, none is due */
 	if (next || !gc_may_run(c, s))
@@ -305,8 +323,7 @@ static void gc_take(struct core *c, struct msrv *s)
 	struct msrv_gc *g = s->gc;
 
 	g->sw.removed = 0;
-	if (!S_ISREG(g->a.mode) || !g->a.layout.table ||
-	    !g->a.layout.chunk_size)
+	if (gc_chunkless(&g->a))
 		return gc_push(c, s, JOB_GC_DONE, gc_done_done);
 	if (table_chains(g)) {
 		log_warn("gc: inode %llu: chain table %u is not in the "

@@ -63,6 +63,8 @@ struct msrv_job {
 	struct ns_attr attr; /* GC_NEXT: the inode; GC_DONE: attr.ino, then
 			      * the next inode */
 	int next_status;     /* GC_DONE: ns_gc_next() after it */
+	unsigned dropped;    /* GC_DONE: inodes dropped (it, and chunkless
+				ones picked after it) */
 };
 
 /* Write sets kept for the successor, seq first..first+n-1. */
