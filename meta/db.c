@@ -30,8 +30,9 @@
 #define SEQ_VAL_LEN   9
 #define ARENA_BLOCK   65536
 #define ARENA_ALIGN   8
-#define TABLE_END_LEN 0xffffffffu   /* digest: ends a table (no key has it) */
-#define SNAP_MIN      (64ull << 20) /* journal bytes before a snapshot */
+#define TABLE_END_LEN 0xffffffffu    /* digest: ends a table (no key has it) */
+#define SNAP_MIN      (256ull << 20) /* journal bytes before a snapshot */
+#define SNAP_RATIO    2 /* ... and at least this many times the data */
 #define SNAP_FILE     "snapshot.mdb"
 #define SNAP_TMP      "snapshot.tmp"
 #define STATE_FILE    "state"
@@ -57,6 +58,15 @@ struct meta_db {
 	uint64_t jbytes;     /* appended since the last snapshot began */
 	uint64_t snap_min;
 	char boot[BOOT_ID_LEN];
+	/* meta_db_async(): a thread syncs the journal and says so */
+	void (*durable)(void *arg, uint64_t seq, int rc);
+	void *durable_arg;
+	uint64_t written, synced; /* jmu: seqs whose records are written, and
+				     durable (async only) */
+	pthread_mutex_t sync_mu;  /* the syncer's sync against a rotation */
+	pthread_cond_t sync_cv;	  /* with jmu: written moved, or stop */
+	bool sync_stop, syncer_up;
+	pthread_t syncer;
 	pthread_mutex_t snap_run; /* one snapshot at a time */
 	pthread_mutex_t snap_mu;  /* snap_want, snap_stop */
 	pthread_cond_t snap_cv;
@@ -235,6 +245,8 @@ out_err:
 static void db_free(struct meta_db *db)
 {
 	pthread_mutex_destroy(&db->jmu);
+	pthread_mutex_destroy(&db->sync_mu);
+	pthread_cond_destroy(&db->sync_cv);
 	pthread_mutex_destroy(&db->snap_run);
 	pthread_mutex_destroy(&db->snap_mu);
 	pthread_cond_destroy(&db->snap_cv);
@@ -262,6 +274,8 @@ int meta_db_open(const char *dir, uint64_t map_size, unsigned flags,
 	db->dir = xstrdup(dir);
 	db->flags = flags;
 	pthread_mutex_init(&db->jmu, NULL);
+	pthread_mutex_init(&db->sync_mu, NULL);
+	pthread_cond_init(&db->sync_cv, NULL);
 	pthread_mutex_init(&db->snap_run, NULL);
 	pthread_mutex_init(&db->snap_mu, NULL);
 	pthread_cond_init(&db->snap_cv, NULL);
@@ -301,6 +315,14 @@ void meta_db_close(struct meta_db *db)
 		pthread_cond_signal(&db->snap_cv);
 		pthread_mutex_unlock(&db->snap_mu);
 		pthread_join(db->snapper, NULL);
+	}
+	if (db->syncer_up) {
+		/* it syncs what is written and says so before it ends */
+		pthread_mutex_lock(&db->jmu);
+		db->sync_stop = true;
+		pthread_cond_signal(&db->sync_cv);
+		pthread_mutex_unlock(&db->jmu);
+		pthread_join(db->syncer, NULL);
 	}
 	if (db->jr) {
 		/* synced now: the next open need not look at the journal */
@@ -465,6 +487,8 @@ int meta_txn_commit_sealed(struct meta_txn *t, struct meta_ws *ws,
 		pthread_mutex_unlock(&db->jmu);
 	if (mrc)
 		goto out_err;
+	if (db->durable && !db->jr)
+		db->durable(db->durable_arg, mine.seq, 0);
 	if (ws && !rc) {
 		*ws = mine;
 		t->ws = NULL;
@@ -794,6 +818,8 @@ int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n)
 		pthread_mutex_unlock(&db->jmu);
 	if (mrc)
 		goto out_err;
+	if (db->durable && !db->jr)
+		db->durable(db->durable_arg, seq, 0);
 	return rc;
 out_err:
 	log_error("cannot apply write sets %llu..%llu in '%s': %s",
@@ -1262,11 +1288,13 @@ static int snapshot_take(struct meta_db *db, char *err, size_t errlen)
 	int rc;
 
 	pthread_mutex_lock(&db->snap_run);
+	pthread_mutex_lock(&db->sync_mu);
 	pthread_mutex_lock(&db->jmu);
 	rc = journal_rotate(db->jr, atomic_load(&db->seq) + 1, err, errlen);
 	if (!rc)
 		db->jbytes = 0;
 	pthread_mutex_unlock(&db->jmu);
+	pthread_mutex_unlock(&db->sync_mu);
 	if (!rc)
 		rc = snapshot_write(db, &seq, err, errlen);
 	if (!rc) {
@@ -1316,11 +1344,23 @@ static void *snapper_main(void *arg)
 static int db_journal(struct meta_db *db, const struct iovec *v, int n,
 		      uint64_t first)
 {
-	int64_t w = journal_append(db->jr, v, n, first);
+	int64_t w;
 	MDB_envinfo info;
 	MDB_stat st;
 	int mrc;
 
+	if (db->syncer_up) {
+		/* the syncer makes it durable and says so */
+		w = journal_write(db->jr, v, n, first);
+		if (w < 0)
+			atomic_store(&db->failed, true);
+		db->written = first + (uint64_t)n - 1;
+		pthread_cond_signal(&db->sync_cv);
+		if (w < 0)
+			return 0;
+	} else {
+		w = journal_append(db->jr, v, n, first);
+	}
 	if (w < 0) {
 		/* no more writes here; this one is durable if LMDB syncs */
 		atomic_store(&db->failed, true);
@@ -1335,9 +1375,11 @@ static int db_journal(struct meta_db *db, const struct iovec *v, int n,
 	db->jbytes += (uint64_t)w;
 	if (db->jbytes < db->snap_min || mdb_env_info(db->env, &info) ||
 	    mdb_env_stat(db->env, &st) ||
-	    db->jbytes < ((uint64_t)info.me_last_pgno + 1) * st.ms_psize)
+	    db->jbytes < SNAP_RATIO * ((uint64_t)info.me_last_pgno + 1) *
+				 st.ms_psize)
 		return 0;
-	/* as much journal as data: a snapshot makes recovery short */
+	/* twice as much journal as data: a snapshot keeps the replay after a
+	 * power loss short, and costs one copy of the data */
 	pthread_mutex_lock(&db->snap_mu);
 	if (!db->snap_want) {
 		db->snap_want = true;
@@ -1420,5 +1462,73 @@ static int db_journal_start(struct meta_db *db, bool recover, char *err,
 		return -rc;
 	}
 	db->snapper_up = true;
+	return 0;
+}
+
+/* ---- asynchronous durability --------------------------------------------- */
+
+/* The syncer: syncs the journal whenever records were written since the
+ * last sync (all that were written meanwhile share one fdatasync), then
+ * reports the last seq it made durable. */
+static void *syncer_main(void *arg)
+{
+	struct meta_db *db = arg;
+
+	pthread_mutex_lock(&db->jmu);
+	for (;;) {
+		uint64_t w;
+		int rc, mrc;
+
+		while (db->written == db->synced && !db->sync_stop)
+			pthread_cond_wait(&db->sync_cv, &db->jmu);
+		if (db->written == db->synced)
+			break; /* stopping, and nothing is left */
+		w = db->written;
+		pthread_mutex_unlock(&db->jmu);
+		pthread_mutex_lock(&db->sync_mu);
+		rc = atomic_load(&db->failed) ? -EIO : journal_sync(db->jr);
+		pthread_mutex_unlock(&db->sync_mu);
+		if (rc) {
+			/* LMDB has every commit up to w (and maybe more):
+			 * synced, they are durable without the journal */
+			bool first = !atomic_exchange(&db->failed, true);
+
+			mrc = mdb_env_sync(db->env, 1);
+			if (first || mrc)
+				log_error("namespace db '%s' takes no more "
+					  "writes: its journal failed, %s",
+					  db->dir,
+					  mrc ? "and so did syncing it"
+					      : "its commits are synced");
+			rc = mrc ? -EIO : 0;
+		}
+		db->durable(db->durable_arg, w, rc);
+		pthread_mutex_lock(&db->jmu);
+		db->synced = w;
+	}
+	pthread_mutex_unlock(&db->jmu);
+	return NULL;
+}
+
+int meta_db_async(struct meta_db *db,
+		  void (*durable)(void *arg, uint64_t seq, int rc), void *arg)
+{
+	int rc;
+
+	FFFS_ASSERT(durable && !db->durable);
+	db->durable = durable;
+	db->durable_arg = arg;
+	if (!db->jr)
+		return 0;
+	db->written = db->synced = atomic_load(&db->seq);
+	rc = pthread_create(&db->syncer, NULL, syncer_main, db);
+	if (rc) {
+		log_error("namespace db '%s': cannot start its journal syncer: "
+			  "%s",
+			  db->dir, strerror(rc));
+		db->durable = NULL;
+		return -rc;
+	}
+	db->syncer_up = true;
 	return 0;
 }

@@ -56,7 +56,7 @@
  * the journal in dir and synced before the commit returns, one
  * sequential write instead of LMDB's scattered page writes. A thread
  * takes a snapshot (a compacted copy, dir/snapshot.mdb) once the journal
- * since the last one is as large as the data (at least 64 MiB;
+ * since the last one is twice as large as the data (at least 256 MiB;
  * FFFS_TEST_SNAPSHOT_BYTES sets that minimum for tests), and then removes
  * the journal files before it. dir/state records the boot that last
  * wrote the db and whether it was closed synced. A process killed at any
@@ -185,6 +185,21 @@ int meta_txn_touched(struct meta_txn *t, uint64_t *seq,
  * -errno with err naming the directory. */
 int meta_db_copy(struct meta_db *db, const char *dir, uint64_t *seq, char *err,
 		 size_t errlen);
+
+/* Commits that return before they are durable: afterwards a journaled
+ * db's meta_txn_commit*() and meta_db_apply*() return once the commit is
+ * in LMDB (readers see it) and its record is written, and a thread syncs
+ * the journal, one fdatasync() for every record written meanwhile, and
+ * calls durable(arg, seq, 0) with the last seq it made durable (seqs only
+ * grow). If the journal fails, the db syncs LMDB instead and takes no
+ * more writes; durable() gets rc -EIO when that fails too (then seq may
+ * not be durable). A db without a journal calls durable() from the
+ * committing thread after each commit, which is synced (META_DB_SYNCED)
+ * or not (META_DB_NOSYNC). Call it once, before the first commit; the
+ * last durable() call happens before meta_db_close() returns. 0, or
+ * -errno (cannot start the thread: nothing changed). */
+int meta_db_async(struct meta_db *db,
+		  void (*durable)(void *arg, uint64_t seq, int rc), void *arg);
 
 /* A snapshot of a journaled db now (what the snapshot thread does): 0,
  * or -errno with err naming the file; -EINVAL without a journal. */

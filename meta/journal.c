@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,11 @@ struct journal {
 	char *dir;
 	char *path; /* the file appended to */
 	int fd;
-	uint64_t start; /* its first seq */
-	uint64_t next;	/* the seq of the next record */
-	uint64_t off;	/* where the next record goes */
-	bool broken;
+	uint64_t start;	     /* its first seq */
+	uint64_t next;	     /* the seq of the next record */
+	uint64_t off;	     /* where the next record goes */
+	_Atomic bool broken; /* set by a failed write or sync (two threads) */
+	bool unsynced;	     /* written since the last sync */
 };
 
 static char *file_of(const char *dir, uint64_t seq)
@@ -136,6 +138,13 @@ int journal_rotate(struct journal *j, uint64_t next_seq, char *err,
 	}
 	if (j->off == 0)
 		return 0; /* the newest file is empty: it will do */
+	/* what the old file has must be durable before later records are
+	 * synced in the new one alone */
+	if (j->unsynced && journal_sync(j)) {
+		snprintf(err, errlen, "cannot sync journal file '%s'", j->path);
+		return -EIO;
+	}
+	j->unsynced = false;
 	return file_create(j, next_seq, err, errlen);
 }
 
@@ -165,8 +174,8 @@ static int write_all(struct journal *j, struct iovec *v, int n, size_t total)
 	return 0;
 }
 
-int64_t journal_append(struct journal *j, const struct iovec *ws, int n,
-		       uint64_t first_seq)
+int64_t journal_write(struct journal *j, const struct iovec *ws, int n,
+		      uint64_t first_seq)
 {
 	uint8_t hdr[IOV_BATCH][REC_HDR_LEN];
 	struct iovec v[2 * IOV_BATCH];
@@ -208,16 +217,41 @@ int64_t journal_append(struct journal *j, const struct iovec *ws, int n,
 			i += k;
 		}
 	}
-	if (!rc && fdatasync(j->fd))
-		rc = -errno;
 	if (rc) {
-		log_error("cannot append to journal file '%s': %s", j->path,
+		log_error("cannot write to journal file '%s': %s", j->path,
 			  fffs_strerror(rc));
 		j->broken = true;
 		return rc;
 	}
+	j->unsynced = true;
 	j->next = first_seq + (uint64_t)n;
 	return total;
+}
+
+int journal_sync(struct journal *j)
+{
+	if (j->broken)
+		return -EIO;
+	if (fdatasync(j->fd)) {
+		int rc = -errno;
+
+		log_error("cannot sync journal file '%s': %s", j->path,
+			  fffs_strerror(rc));
+		j->broken = true;
+		return rc;
+	}
+	return 0;
+}
+
+int64_t journal_append(struct journal *j, const struct iovec *ws, int n,
+		       uint64_t first_seq)
+{
+	int64_t w = journal_write(j, ws, n, first_seq);
+	int rc = w < 0 ? 0 : journal_sync(j);
+
+	if (!rc)
+		j->unsynced = false;
+	return rc ? rc : w;
 }
 
 /* ---- listing and pruning ------------------------------------------------- */

@@ -9,6 +9,7 @@
  *
  *	journal_open(dir, next_seq, &j, err, errlen); // a new file
  *	journal_append(j, ws, n, first_seq);          // synced when >= 0
+ *	journal_write(j, ws, n, first_seq); journal_sync(j);  // the same
  *	journal_rotate(j, next_seq, err, errlen);     // a new file again
  *	journal_prune(j);      // remove every file but the newest
  *	journal_close(j);
@@ -26,13 +27,17 @@
  * the payload, u32 0, then the payload (a write set: its bytes are the
  * caller's business).
  *
- * journal_append() writes the records of seqs first_seq, first_seq+1, ...
- * for ws[0..n-1] with one pwritev() and then fdatasync()s the file: it
- * returns the bytes it appended once they are durable. A failed write or
- * sync is -errno, and the journal is broken: every later append is -EIO
- * (what was written may be partly there: the caller must not count on the
- * journal any more). first_seq must follow the last record appended
- * (-EINVAL otherwise, nothing written).
+ * journal_write() writes the records of seqs first_seq, first_seq+1, ...
+ * for ws[0..n-1] with pwritev() (64 records per call) and returns the
+ * bytes it wrote; journal_sync() fdatasync()s the file, after which every
+ * record written is durable; journal_append() is both. A failed write or
+ * sync is -errno, and the journal is broken: every later write, sync or
+ * rotate is -EIO (what was written may be partly there: the caller must
+ * not count on the journal any more). first_seq must follow the last
+ * record written (-EINVAL otherwise, nothing written). journal_sync() may
+ * run in another thread than writes to the same file (it only syncs the
+ * file descriptor), not at the same time as journal_rotate(), which first
+ * syncs what the old file has.
  *
  * journal_scan() reads the files of dir in seq order and checks that the
  * records follow each other (a file followed by one that starts at or
@@ -73,6 +78,9 @@ int journal_open(const char *dir, uint64_t next_seq, struct journal **out,
 		 char *err, size_t errlen);
 int64_t journal_append(struct journal *j, const struct iovec *ws, int n,
 		       uint64_t first_seq);
+int64_t journal_write(struct journal *j, const struct iovec *ws, int n,
+		      uint64_t first_seq);
+int journal_sync(struct journal *j);
 int journal_rotate(struct journal *j, uint64_t next_seq, char *err,
 		   size_t errlen);
 /* Remove every journal file of dir but the one appended to; 0 or the

@@ -77,13 +77,22 @@ int msrv_open(const struct msrv_params *p, struct msrv **out, char *err,
 				  errlen);
 	if (!rc)
 		rc = db_format(s->db, err, errlen);
+	atomic_store(&s->applied, s->db ? meta_db_seq(s->db) : 0);
+	atomic_store(&s->written, atomic_load(&s->applied));
+	if (!rc) {
+		rc = meta_db_async(s->db, msrv_durable, s);
+		if (rc)
+			snprintf(err, errlen,
+				 "namespace db '%s': cannot start its journal "
+				 "syncer: %s",
+				 s->db_dir, fffs_strerror(rc));
+	}
 	if (!rc)
 		rc = msrv_exec_start(s);
 	if (rc) {
 		msrv_close(s);
 		return rc;
 	}
-	atomic_store(&s->applied, meta_db_seq(s->db));
 	msrv_g = s;
 	*out = s;
 	log_info("target %llu: namespace db '%s' at seq %llu",

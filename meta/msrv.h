@@ -22,8 +22,8 @@
  * costs nothing; one that leaves the transaction broken makes the batch
  * run again op by op), records each op's reply under (client, req_id) in
  * the requests table (META_T_REQUESTS) in the same transaction, forgets
- * the client's replies below its ack_floor, and commits: one synced
- * commit, one write set with the next seq, for the whole batch. A retry
+ * the client's replies below its ack_floor, and commits: one commit, one
+ * write set with the next seq, for the whole batch. A retry
  * (same client and req_id) is answered from the requests table, never
  * executed twice, wherever it lands after a failover.
  *
@@ -37,8 +37,13 @@
  * seq in one commit, meta_db_apply_many()), ignores one it has (seq <=
  * applied), and answers a gap with -FFFS_EVERSION and its applied seq
  * (the sender resumes there).
- * committed_seq of a replica is its applied seq when it is the last
- * serving member, else the highest seq its serving successor answered. A
+ * A replica's applied seq is the last one durable there: commits return
+ * once in LMDB and written to the db's journal, and the journal's syncer
+ * (meta_db_async(), msrv_durable()) moves the applied seq, one sync for
+ * every commit written meanwhile, while the executor goes on with the
+ * next batch. committed_seq of a replica is its applied seq when it is
+ * the last serving member, else the highest seq its serving successor
+ * answered, if it is not above the applied seq. A
  * FORWARD is answered once committed_seq >= its seq; a client's change is
  * answered once the head's committed_seq reaches the batch's seq. So an
  * answered change is on every serving replica. A syncing successor is fed

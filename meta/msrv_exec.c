@@ -326,8 +326,23 @@ int msrv_exec_commit(struct msrv *s, struct meta_txn *t, struct meta_ws *ws)
 		db_lost(s, tc.seq, rc);
 		return rc;
 	}
-	atomic_store(&s->applied, ws->seq);
+	atomic_store(&s->written, ws->seq);
 	return 0;
+}
+
+void msrv_durable(void *arg, uint64_t seq, int rc)
+{
+	struct msrv *s = arg;
+
+	if (rc) {
+		db_lost(s, seq, rc);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (seq > atomic_load(&s->applied))
+		atomic_store(&s->applied, seq);
+	msrv_commit_update(s);
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void run_batch(struct msrv *s, struct msrv_job **jobs, int n, bool split)
@@ -431,7 +446,7 @@ static void run_apply(struct msrv *s, struct msrv_job *j)
 				db_lost(s, j->seq, rc);
 		}
 		cur = meta_db_seq(s->db);
-		atomic_store(&s->applied, cur);
+		atomic_store(&s->written, cur);
 	} else if (j->seq > cur) {
 		rc = -FFFS_EVERSION;
 	}
@@ -475,7 +490,7 @@ static void run_applies(struct msrv *s, struct msrv_job **jobs, int n)
 				  (unsigned long long)jobs[0]->seq,
 				  (unsigned long long)jobs[k - 1]->seq);
 		cur = meta_db_seq(s->db);
-		atomic_store(&s->applied, cur);
+		atomic_store(&s->written, cur);
 	}
 	pthread_rwlock_unlock(&s->db_lock);
 	if (rc)

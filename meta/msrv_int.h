@@ -112,7 +112,10 @@ struct msrv {
 	pthread_rwlock_t db_lock;
 	struct meta_db *db;
 	atomic_bool db_failed;
-	_Atomic uint64_t applied; /* meta_db_seq(db), for every thread */
+	/* the last seq durable here (the db's durable() calls, msrv_durable)
+	 * and the last in the db (meta_db_seq(db): readers may see it), for
+	 * every thread */
+	_Atomic uint64_t applied, written;
 
 	pthread_mutex_t mu;
 	/* the chain view (msrv_routing) */
@@ -157,6 +160,9 @@ void msrv_exec_stop(struct msrv *s);
 void msrv_exec_push(struct msrv *s, struct msrv_job *j);
 /* Executor thread, s->db_lock held: commit t, mark what it touched
  * dirty, log its write set; 0 or the commit's error. */
+/* The db's durable() (meta_db_async): seq is durable here, so
+ * committed_seq may move; rc: the db failed. */
+void msrv_durable(void *arg, uint64_t seq, int rc);
 int msrv_exec_commit(struct msrv *s, struct meta_txn *t, struct meta_ws *ws);
 /* Executor thread: still the head at chain_ver, lease held. */
 bool msrv_still_head(struct msrv *s, uint32_t chain_ver);

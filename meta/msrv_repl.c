@@ -310,12 +310,12 @@ static void seq_done(struct core *c, struct rpc_call *call, int status,
 		goto out;
 	}
 	f->gap_logged = false;
-	if (applied > atomic_load(&s->applied) + 1) /* + one being synced */
+	if (applied > atomic_load(&s->written) + 1) /* + one being written */
 		log_warn("target %llu: successor %llu is at seq %llu, past "
 			 "ours (%llu)",
 			 (unsigned long long)s->target,
 			 (unsigned long long)f->to, (unsigned long long)applied,
-			 (unsigned long long)atomic_load(&s->applied));
+			 (unsigned long long)atomic_load(&s->written));
 	/* what the successor has but did not answer yet goes again: its
 	 * answer says that its committed_seq got there (so that a restart
 	 * after a timeout does not leave our committed_seq behind) */

@@ -338,6 +338,12 @@ static int install(struct msrv *s, uint64_t *seq, char *err, size_t errlen)
 	/* whatever happened, open what is in place now */
 	if (meta_db_open(s->db_dir, s->map_size, 0, &s->db, err, errlen) && !rc)
 		rc = -EIO;
+	if (s->db && meta_db_async(s->db, msrv_durable, s)) {
+		meta_db_close(s->db);
+		s->db = NULL;
+		if (!rc)
+			rc = -EIO;
+	}
 	if (s->db)
 		*seq = meta_db_seq(s->db);
 	else
@@ -347,6 +353,7 @@ static int install(struct msrv *s, uint64_t *seq, char *err, size_t errlen)
 	s->ndirty = 0;
 	s->committed = *seq;
 	atomic_store(&s->applied, *seq);
+	atomic_store(&s->written, *seq);
 	msrv_commit_update(s);
 	pthread_mutex_unlock(&s->mu);
 	pthread_rwlock_unlock(&s->db_lock);

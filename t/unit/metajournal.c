@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,20 @@ static void tear(const char *name)
 	free(dir);
 }
 
+/* The state file of a db closed cleanly rewritten as if the system went
+ * down with it open (unsynced commits of this boot). */
+static void state_unclean(const char *name)
+{
+	char *p = xasprintf("%s/%s/state", tmpdir, name);
+	FILE *f = fopen(p, "w");
+
+	if (f) {
+		fputs("fffs-meta-state 1\nboot boot-a\nclean 0\n", f);
+		fclose(f);
+	}
+	free(p);
+}
+
 static int count_journals(const char *name)
 {
 	char *dir = path(name);
@@ -401,6 +416,79 @@ static void test_snapshot_thread(void)
 	meta_db_close(db);
 }
 
+struct durable {
+	pthread_mutex_t mu;
+	uint64_t last, calls;
+	bool backwards, failed;
+};
+
+static void durable_one(void *arg, uint64_t seq, int rc)
+{
+	struct durable *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	d->backwards |= seq <= d->last;
+	d->failed |= rc != 0;
+	d->last = seq;
+	d->calls++;
+	pthread_mutex_unlock(&d->mu);
+}
+
+static uint64_t durable_last(struct durable *d)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&d->mu);
+	v = d->last;
+	pthread_mutex_unlock(&d->mu);
+	return v;
+}
+
+static void test_async(void)
+{
+	struct durable d = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct meta_db *db, *rf;
+	char err[512];
+	int rc = 0;
+
+	setenv("FFFS_TEST_BOOT_ID", "boot-a", 1);
+	db = open_db("as", 0, err, sizeof(err), &rc);
+	ok(db && !meta_db_async(db, durable_one, &d), "meta_db_async");
+	for (int i = 0; db && i < 500 && !rc; i++)
+		rc = commit_one(db, i);
+	is_int(rc, 0, "500 commits return");
+	for (int tries = 0; tries < 500 && durable_last(&d) < 500; tries++)
+		usleep(10000);
+	is_int(durable_last(&d), 500, "durable() reaches the last seq");
+	ok(!d.backwards && !d.failed, "its seqs only grow, rc 0");
+	ok(d.calls <= 500, "one call may cover several commits");
+	printf("# %llu calls for 500 commits\n", (unsigned long long)d.calls);
+	for (int i = 500; db && i < 700 && !rc; i++)
+		rc = commit_one(db, i);
+	meta_db_close(db);
+	is_int(durable_last(&d), 700, "close reports the last ones first");
+
+	/* what was reported durable survives a power loss */
+	rf = open_db("as-ref", META_DB_NOSYNC, err, sizeof(err), &rc);
+	for (int i = 0; rf && i < 700 && !rc; i++)
+		rc = commit_one(rf, i);
+	clobber("as");
+	setenv("FFFS_TEST_BOOT_ID", "boot-b", 1);
+	state_unclean("as");
+	db = open_db("as", 0, err, sizeof(err), &rc);
+	ok(same(db, rf), "rebuilt after a power loss: every commit is there");
+	meta_db_close(db);
+	meta_db_close(rf);
+
+	/* a db without a journal says so from the committing thread */
+	memset(&d.last, 0, sizeof(d.last));
+	db = open_db("as-sync", META_DB_SYNCED, err, sizeof(err), &rc);
+	ok(db && !meta_db_async(db, durable_one, &d), "async on a synced db");
+	ok(db && !commit_one(db, 0) && durable_last(&d) == 1,
+	   "durable() is called before the commit returns");
+	meta_db_close(db);
+}
+
 int main(void)
 {
 	log_level_cur = LOGL_ERROR - 1; /* the tests provoke errors */
@@ -413,6 +501,7 @@ int main(void)
 	test_power_loss();
 	test_missing();
 	test_snapshot_thread();
+	test_async();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }
