@@ -5,6 +5,7 @@
 #define LOG_SUBSYS "metadb"
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/falloc.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -38,6 +39,8 @@
 #define STATE_FILE    "state"
 #define STATE_MAGIC   "fffs-meta-state 1"
 #define BOOT_ID_LEN   64
+#define RESERVE_STEP  (64ull << 20) /* data.mdb allocated ahead (WRITEMAP) */
+#define JOURNAL_AHEAD (16ull << 20) /* journal file allocated ahead */
 
 static const char *const table_names[META_T__COUNT] = {
 	"inodes", "dirents", "xattrs", "sessions", "gc", "counters", "requests",
@@ -51,6 +54,8 @@ struct meta_db {
 	MDB_dbi dbi[META_T__COUNT];
 	_Atomic uint64_t seq;
 	_Atomic bool failed; /* the journal broke: no more writes */
+	bool writemap, no_writemap;
+	uint64_t reserved; /* bytes of data.mdb allocated (MDB_WRITEMAP) */
 	/* journaled only: */
 	struct journal *jr;
 	pthread_mutex_t jmu; /* jr, jbytes; held from an LMDB commit to the
@@ -178,6 +183,63 @@ static int seq_write(struct meta_db *db, MDB_txn *txn, uint64_t seq)
 
 /* ---- opening ------------------------------------------------------------- */
 
+/* With MDB_WRITEMAP LMDB writes new pages straight into the map: the
+ * file is kept allocated RESERVE_STEP (rounded) past its last page before
+ * a write transaction starts, so that no page it writes can need a block
+ * the disk does not have. 0, -ENOSPC (logged), -EOPNOTSUPP or -errno. */
+static int db_reserve(struct meta_db *db)
+{
+	uint64_t need, end;
+	MDB_envinfo info;
+	MDB_stat st;
+	int fd;
+
+	if (!db->writemap)
+		return 0;
+	if (mdb_env_info(db->env, &info) || mdb_env_stat(db->env, &st) ||
+	    mdb_env_get_fd(db->env, &fd))
+		return -EIO;
+	need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize +
+	       RESERVE_STEP / 2;
+	if (need <= db->reserved)
+		return 0;
+	end = (need + RESERVE_STEP - 1) / RESERVE_STEP * RESERVE_STEP;
+	if (end > info.me_mapsize)
+		end = info.me_mapsize;
+	if (end <= db->reserved)
+		return 0;
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)db->reserved,
+		      (off_t)(end - db->reserved))) {
+		int rc = -errno;
+
+		if (rc != -EOPNOTSUPP)
+			log_warn("namespace db '%s': cannot allocate %llu "
+				 "bytes of its data file: %s",
+				 db->dir,
+				 (unsigned long long)(end - db->reserved),
+				 strerror(errno));
+		return rc;
+	}
+	db->reserved = end;
+	return 0;
+}
+
+/* Before a write transaction: room for its pages and its journal
+ * records, so that a full disk is -ENOSPC before anything commits. */
+static int db_room(struct meta_db *db)
+{
+	int rc = db_reserve(db);
+
+	if (rc == -EOPNOTSUPP)
+		rc = -EIO; /* it worked when the db opened */
+	if (!rc && db->jr) {
+		pthread_mutex_lock(&db->jmu);
+		rc = journal_reserve(db->jr, JOURNAL_AHEAD);
+		pthread_mutex_unlock(&db->jmu);
+	}
+	return rc;
+}
+
 static int db_env_open(struct meta_db *db, uint64_t map_size, unsigned flags,
 		       char *err, size_t errlen)
 {
@@ -187,6 +249,11 @@ static int db_env_open(struct meta_db *db, uint64_t map_size, unsigned flags,
 	/* a journaled db's commits are made durable by the journal */
 	if (!(flags & META_DB_SYNCED))
 		env_flags |= MDB_NOSYNC;
+	/* a journaled db writes its pages in the map (no pwrite() copy of
+	 * every dirty page); db_reserve() keeps the file allocated ahead of
+	 * them, so that a full disk is -ENOSPC and not SIGBUS */
+	if (journaled(db) && !db->no_writemap)
+		env_flags |= MDB_WRITEMAP;
 	rc = mdb_env_create(&db->env);
 	if (rc)
 		goto out_err;
@@ -195,6 +262,30 @@ static int db_env_open(struct meta_db *db, uint64_t map_size, unsigned flags,
 		rc = mdb_env_set_mapsize(db->env, (size_t)map_size);
 	if (!rc)
 		rc = mdb_env_open(db->env, db->dir, env_flags, 0600);
+	if (!rc && (env_flags & MDB_WRITEMAP)) {
+		int res;
+
+		db->writemap = true;
+		db->reserved = 0;
+		res = db_reserve(db);
+		if (res == -EOPNOTSUPP) {
+			/* no fallocate(): pages go through pwrite() */
+			mdb_env_close(db->env);
+			db->env = NULL;
+			db->writemap = false;
+			db->no_writemap = true;
+			return db_env_open(db, map_size, flags, err, errlen);
+		}
+		if (res) {
+			mdb_env_close(db->env);
+			db->env = NULL;
+			snprintf(err, errlen,
+				 "cannot allocate space for the namespace db "
+				 "in '%s': %s",
+				 db->dir, fffs_strerror(res));
+			return res;
+		}
+	}
 	if (!rc)
 		return 0;
 	mdb_env_close(db->env);
@@ -406,6 +497,12 @@ int meta_txn_begin(struct meta_db *db, bool write, struct meta_txn **out)
 		return db_err(rc);
 	}
 	if (write) {
+		rc = db_room(db);
+		if (rc) {
+			mdb_txn_abort(t->txn);
+			free(t);
+			return rc;
+		}
 		rc = seq_read(db, t->txn, &t->seq);
 		if (rc) {
 			mdb_txn_abort(t->txn);
@@ -786,7 +883,9 @@ int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n)
 	mrc = mdb_txn_begin(db->env, NULL, 0, &txn);
 	if (mrc)
 		goto out_err;
-	rc = seq_read(db, txn, &cur);
+	rc = db_room(db);
+	if (!rc)
+		rc = seq_read(db, txn, &cur);
 	if (!rc && first != cur + 1) {
 		log_warn("write set %llu refused by '%s': %llu is the last "
 			 "applied",
@@ -1192,7 +1291,7 @@ static int db_prepare(struct meta_db *db, bool *recover, char *err,
 
 /* Replaying the journal: the records after LMDB's seq, in transactions
  * of up to REPLAY_TXN write sets, unsynced (the caller syncs). */
-#define REPLAY_TXN 4096
+#define REPLAY_TXN 1024
 
 struct replay {
 	struct meta_db *db;
@@ -1236,6 +1335,12 @@ static int replay_one(void *arg, uint64_t seq, const void *p, size_t len)
 			r->txn = NULL;
 			r->mrc = mrc;
 			return db_err(mrc);
+		}
+		mrc = db_reserve(r->db);
+		if (mrc) {
+			mdb_txn_abort(r->txn);
+			r->txn = NULL;
+			return mrc;
 		}
 	}
 	mrc = ws_apply_entries(r->db, r->txn, p, len);

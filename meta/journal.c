@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/falloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ struct journal {
 	uint64_t off;	     /* where the next record goes */
 	_Atomic bool broken; /* set by a failed write or sync (two threads) */
 	bool unsynced;	     /* written since the last sync */
+	uint64_t alloc; /* the file is allocated this far (journal_reserve) */
 };
 
 static char *file_of(const char *dir, uint64_t seq)
@@ -101,7 +103,42 @@ static int file_create(struct journal *j, uint64_t seq, char *err,
 	j->path = path;
 	j->start = j->next = seq;
 	j->off = 0;
+	j->alloc = 0;
 	return 0;
+}
+
+static int alloc_to(struct journal *j, uint64_t end)
+{
+	if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->alloc,
+		      (off_t)(end - j->alloc)))
+		return -errno;
+	j->alloc = end;
+	return 0;
+}
+
+int journal_reserve(struct journal *j, uint64_t ahead)
+{
+	uint64_t end = j->off + ahead;
+	int rc;
+
+	if (j->broken)
+		return -EIO;
+	if (end <= j->alloc)
+		return 0;
+	/* half as much again, so not again at the next record; just ahead
+	 * when the disk has no more */
+	rc = alloc_to(j, end + ahead / 2);
+	if (rc == -ENOSPC)
+		rc = alloc_to(j, end);
+	if (rc == -EOPNOTSUPP) { /* appends allocate as they go */
+		j->alloc = UINT64_MAX;
+		return 0;
+	}
+	if (rc)
+		log_warn("cannot allocate %llu bytes for journal file '%s': %s",
+			 (unsigned long long)(end - j->alloc), j->path,
+			 fffs_strerror(rc));
+	return rc;
 }
 
 int journal_open(const char *dir, uint64_t next_seq, struct journal **out,

@@ -10,6 +10,7 @@
  *	journal_open(dir, next_seq, &j, err, errlen); // a new file
  *	journal_append(j, ws, n, first_seq);          // synced when >= 0
  *	journal_write(j, ws, n, first_seq); journal_sync(j);  // the same
+ *	journal_reserve(j, bytes);  // a full disk shows here, not below
  *	journal_rotate(j, next_seq, err, errlen);     // a new file again
  *	journal_prune(j);      // remove every file but the newest
  *	journal_close(j);
@@ -81,6 +82,11 @@ int64_t journal_append(struct journal *j, const struct iovec *ws, int n,
 int64_t journal_write(struct journal *j, const struct iovec *ws, int n,
 		      uint64_t first_seq);
 int journal_sync(struct journal *j);
+/* Allocate the newest file at least ahead bytes past its last record
+ * (twice that when it allocates), so that the records written next
+ * cannot meet a full disk: 0, -ENOSPC (logged: nothing changed), -EIO
+ * when broken. Where the file system cannot allocate ahead it is 0. */
+int journal_reserve(struct journal *j, uint64_t ahead);
 int journal_rotate(struct journal *j, uint64_t next_seq, char *err,
 		   size_t errlen);
 /* Remove every journal file of dir but the one appended to; 0 or the

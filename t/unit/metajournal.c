@@ -10,9 +10,11 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -221,11 +223,13 @@ static bool same(struct meta_db *a, struct meta_db *b)
 	       !memcmp(x, y, 32) && meta_db_seq(a) == meta_db_seq(b);
 }
 
-/* data.mdb overwritten with garbage (what a torn LMDB may hold). */
+/* data.mdb overwritten with garbage (what a torn LMDB may hold): its
+ * first 16 MiB, where every page of these small dbs is (with
+ * MDB_WRITEMAP the file is as large as the map). */
 static void clobber(const char *name)
 {
 	char *p = xasprintf("%s/%s/data.mdb", tmpdir, name);
-	off_t n = file_size(p);
+	off_t n = file_size(p) < (16 << 20) ? file_size(p) : (16 << 20);
 	int fd = open(p, O_WRONLY);
 	char junk[4096];
 
@@ -489,9 +493,105 @@ static void test_async(void)
 	meta_db_close(db);
 }
 
+/* In a child, in its own mount namespace (the mount goes with it): a
+ * db on a 64 MiB tmpfs that another file fills. Bit i of the exit status
+ * is step i failing. */
+static int full_disk_child(const char *dir)
+{
+	char err[512], *db_dir = xasprintf("%s/db", dir);
+	char *filler = xasprintf("%s/filler", dir);
+	static char big[100000];
+	struct meta_db *db = NULL;
+	struct meta_txn *t;
+	const void *v;
+	size_t vl;
+	int rc = 0, bad = 0, n = 0, fd;
+
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("tmpfs", dir, "tmpfs", 0, "size=64m"))
+		return 0x80;
+	if (meta_db_open(db_dir, 16 << 20, 0, &db, err, sizeof(err)))
+		return 0x40;
+	fd = -1;
+	for (; n < 1000 && !rc; n++) {
+		if (n == 10) { /* the disk fills up */
+			fd = open(filler, O_WRONLY | O_CREAT, 0600);
+			while (fd >= 0 && write(fd, big, sizeof(big)) > 0)
+				;
+		}
+		char k[8];
+
+		snprintf(k, sizeof(k), "k%d", n % 4);
+		memset(big, 'a' + n % 26, sizeof(big));
+		rc = meta_txn_begin(db, true, &t);
+		if (!rc)
+			rc = meta_put(t, META_T_INODES, k, strlen(k), big,
+				      sizeof(big));
+		if (!rc)
+			rc = meta_txn_commit(t, NULL);
+	}
+	bad |= rc != -ENOSPC; /* 1: the full disk is -ENOSPC */
+	bad |= (meta_db_seq(db) != (uint64_t)(n - 1)) << 1; /* 2: before */
+	rc = meta_txn_begin(db, false, &t);
+	bad |= (rc || meta_get(t, META_T_INODES, "k0", 2, &v, &vl) ||
+		vl != sizeof(big))
+	       << 2; /* 4: it still reads */
+	if (!rc)
+		meta_txn_abort(t);
+	/* space again: it takes writes again */
+	if (fd >= 0)
+		close(fd);
+	unlink(filler);
+	rc = meta_txn_begin(db, true, &t);
+	if (!rc)
+		rc = meta_put(t, META_T_INODES, "after", 5, "x", 1);
+	if (!rc)
+		rc = meta_txn_commit(t, NULL);
+	bad |= (rc != 0) << 3; /* 8: a write after space came back */
+	meta_db_close(db);
+	db = NULL;
+	rc = meta_db_open(db_dir, 16 << 20, 0, &db, err, sizeof(err));
+	bad |= (rc || meta_db_seq(db) != (uint64_t)n) << 4; /* 16: reopens */
+	meta_db_close(db);
+	printf("# %d commits, then -ENOSPC\n", n - 1);
+	fflush(stdout);
+	free(db_dir);
+	free(filler);
+	return bad;
+}
+
+static void test_full_disk(void)
+{
+	char *dir = path("fd");
+	pid_t pid;
+	int st = -1;
+
+	mkdir(dir, 0700);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(full_disk_child(dir));
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : 0xff;
+	if (st == 0x80) {
+		ok(1, "# skip: cannot mount a tmpfs here");
+		free(dir);
+		return;
+	}
+	is_int(st & 0x40, 0, "a db on a small tmpfs");
+	ok(!(st & 1), "once another file fills the disk, a write is -ENOSPC");
+	ok(!(st & 2), "  ... and the commits before it are all there");
+	ok(!(st & 4), "  ... it still reads");
+	ok(!(st & 8), "  ... with space again it takes writes again");
+	ok(!(st & 16), "  ... and reopens with every commit");
+	free(dir);
+}
+
 int main(void)
 {
-	log_level_cur = LOGL_ERROR - 1; /* the tests provoke errors */
+	log_level_cur = getenv("T_LOG") ? LOGL_INFO : LOGL_ERROR - 1;
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;
@@ -502,6 +602,7 @@ int main(void)
 	test_missing();
 	test_snapshot_thread();
 	test_async();
+	test_full_disk();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }
