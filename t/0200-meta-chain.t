@@ -15,13 +15,6 @@ META="11 12 13"
 
 ns() { cl_admin ns "$@"; }
 
-# digests_equal N: N replicas answer the digest, all at one seq and digest.
-digests_equal() {
-	cl_admin meta digest --json 2>/dev/null | python3 -c "import json, sys
-d = json.load(sys.stdin)
-sys.exit(0 if len(d) == $1 and len({(r['seq'], r['digest']) for r in d}) == 1 else 1)"
-}
-
 digests() {
 	cl_admin meta digest 2>&1 | tr -s ' ' | tr '\n' ';'
 }
@@ -65,7 +58,7 @@ done
 t_ok "rmtree /t" ns rmtree /t
 t_ok "gc drops the 8 removed inodes (a tree too)" wait_for 20 inodes_are "$before" ||
 	t_diag "inodes $(inodes); $(grep -h 'gc' "$T_DIR"/m1*.err | tail -n 20)"
-t_ok "every replica has the same db at the same seq" wait_for 10 digests_equal 3
+t_ok "every replica has the same db at the same seq" wait_for 10 cl_digests_equal 3
 t_diag "$(digests)"
 
 # kill_restart POS WHAT [now]: kill -9 the replica at POS of the chain
@@ -99,7 +92,7 @@ kill_restart() {
 	t_ok "  ... restarted, it syncs and every replica serves again" \
 		cl_wait_ok 60
 	t_diag "  chain now: $(cl_members "$CHAIN")"
-	t_ok "  ... and holds the same db as the others" wait_for 20 digests_equal 3
+	t_ok "  ... and holds the same db as the others" wait_for 20 cl_digests_equal 3
 	t_diag "  $(digests)"
 	t_like "$(t_err "${CL_NAME[$node]}")" "installed a copy of the namespace" \
 		"  ... from a copy of its predecessor's db"
@@ -126,7 +119,7 @@ t_ok "the whole chain killed and restarted: they say they wait to sync" \
 t_ok "  ... mgmtd takes them offline" \
 	wait_for 20 grep -Eq "version [0-9]+, (offline|lastsrv)" \
 	"$T_DIR/${CL_NAME[11]}.err"
-t_ok "  ... then all 3 serve the same db again" wait_for 60 digests_equal 3
+t_ok "  ... then all 3 serve the same db again" wait_for 60 cl_digests_equal 3
 t_diag "  chain now: $(cl_members "$CHAIN")"
 t_ok "  ... and take changes" ns mkdir /after-all
 
@@ -165,15 +158,9 @@ t_like "$(raw 51 "$(hexle '<IIQQI' "$CHAIN" "$ver" "$((node << 16))" \
 	"a FORWARD of a malformed write set: EBADFRAME"
 t_like "$(raw 52 "$(hexle '<IIQ' "$CHAIN" "$ver" "$((node << 16))")")" \
 	"body $(hexle '<Q' "$seq_before")" "META_META_SEQ gives the applied seq"
-t_ok "... and every replica still has the same db" wait_for 10 digests_equal 3
+t_ok "... and every replica still has the same db" wait_for 10 cl_digests_equal 3
 
-for n in $META; do
-	kill -TERM "$(t_pid "${CL_NAME[$n]}")"
-done
-for n in $META; do
-	t_wait_exit "${CL_NAME[$n]}" 20
-	t_is "$?" 0 "meta node $n exits 0 on SIGTERM"
-done
+cl_stop_meta $META
 kill -TERM "$(t_pid mgmtd)"
 t_wait_exit mgmtd 20
 t_is "$?" 0 "mgmtd exits 0 on SIGTERM"

@@ -17,12 +17,6 @@ export FFFS_TEST_SNAPSHOT_BYTES=65536
 
 ns() { cl_admin ns "$@"; }
 
-digests_equal() {
-	cl_admin meta digest --json 2>/dev/null | python3 -c "import json, sys
-d = json.load(sys.stdin)
-sys.exit(0 if len(d) == $1 and len({(r['seq'], r['digest']) for r in d}) == 1 else 1)"
-}
-
 cl_mgmtd mgmtd || t_bail "mgmtd starts"
 for n in $META; do
 	cl_meta "$n"
@@ -65,7 +59,7 @@ for n in $META; do
 done
 # (one killed right after a snapshot has nothing to replay)
 t_diag "$(grep -h "replayed write sets" "$T_DIR"/m1[123].2.err)"
-t_ok "  ... then all 3 serve the same db again" wait_for 90 digests_equal 3
+t_ok "  ... then all 3 serve the same db again" wait_for 90 cl_digests_equal 3
 t_wait_exit load 180
 t_is "$?" 0 "the load finishes with every change answered"
 t_diag "$(t_out load | tail -n 2)"
@@ -78,13 +72,7 @@ t_is "$?" 0 "every answered change is in the namespace, nothing else"
 t_diag "$(t_out loadcheck)"
 t_ok "fsck of every replica finds no problem" cl_admin fsck --all
 
-for n in $META; do
-	kill -TERM "$(t_pid "${CL_NAME[$n]}")"
-done
-for n in $META; do
-	t_wait_exit "${CL_NAME[$n]}" 20
-	t_is "$?" 0 "meta node $n exits 0 on SIGTERM"
-done
+cl_stop_meta $META
 kill -TERM "$(t_pid mgmtd)"
 t_wait_exit mgmtd 20
 

@@ -155,6 +155,26 @@ cl_kill9() {
 	return 0
 }
 
+# cl_digests_equal N: N meta replicas answer the digest, all at one seq
+# and with one digest.
+cl_digests_equal() {
+	cl_admin meta digest --json 2>/dev/null | python3 -c "import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if len(d) == $1 and len({(r['seq'], r['digest']) for r in d}) == 1 else 1)"
+}
+
+# cl_stop_meta NODE...: SIGTERM to each meta node, then each must exit 0.
+cl_stop_meta() {
+	local n
+	for n in "$@"; do
+		kill -TERM "$(t_pid "${CL_NAME[$n]}")"
+	done
+	for n in "$@"; do
+		t_wait_exit "${CL_NAME[$n]}" 20
+		t_is "$?" 0 "meta node $n exits 0 on SIGTERM"
+	done
+}
+
 # cl_ls_load: every file under /load (what `fffs admin ns load` makes),
 # one path per line, for t/loadcheck.py.
 cl_ls_load() {
