@@ -40,7 +40,7 @@
 #define STATE_MAGIC   "fffs-meta-state 1"
 #define BOOT_ID_LEN   64
 #define RESERVE_STEP  (64ull << 20) /* data.mdb allocated ahead (WRITEMAP) */
-#define JOURNAL_AHEAD (16ull << 20) /* journal file allocated ahead */
+#define JOURNAL_AHEAD (1ull << 20)  /* journal file allocated ahead */
 
 static const char *const table_names[META_T__COUNT] = {
 	"inodes", "dirents", "xattrs", "sessions", "gc", "counters", "requests",

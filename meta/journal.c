@@ -107,11 +107,29 @@ static int file_create(struct journal *j, uint64_t seq, char *err,
 	return 0;
 }
 
+/* The file written with zeros up to end: records then overwrite blocks
+ * that are already there, so that a sync writes their data and nothing
+ * else (no size, no extents). Writeback of the zeros starts at once, so
+ * that the next sync does not wait for all of them. */
 static int alloc_to(struct journal *j, uint64_t end)
 {
-	if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->alloc,
-		      (off_t)(end - j->alloc)))
-		return -errno;
+	static const uint8_t zeros[1 << 16];
+	uint64_t at = j->alloc;
+
+	if (fallocate(j->fd, 0, (off_t)at, (off_t)(end - at)))
+		return -errno; /* a full disk shows here */
+	while (at < end) {
+		size_t n = end - at < sizeof(zeros) ? end - at : sizeof(zeros);
+		ssize_t w = pwrite(j->fd, zeros, n, (off_t)at);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w ? -errno : -EIO;
+		at += (uint64_t)w;
+	}
+	sync_file_range(j->fd, (off_t)j->alloc, (off_t)(end - j->alloc),
+			SYNC_FILE_RANGE_WRITE);
 	j->alloc = end;
 	return 0;
 }
@@ -402,7 +420,8 @@ static int read_at(int fd, void *p, size_t n, uint64_t off)
 
 /* One record at *off (expected seq *next): 0 (stepped over it), 1 (no
  * valid record here: *why says what), 2 (fn stopped the scan: sc->fnrc),
- * or -errno (cannot read). */
+ * 3 (a header of zeros: the file's end, written ahead), or -errno (cannot
+ * read). */
 static int scan_one(struct scan *sc, int fd, uint64_t *off, uint64_t *next,
 		    const char **why)
 {
@@ -420,6 +439,8 @@ static int scan_one(struct scan *sc, int fd, uint64_t *off, uint64_t *next,
 	len = unpack_u32(&up);
 	seq = unpack_u64(&up);
 	crc = unpack_u32(&up);
+	if (!magic && !len && !seq && !crc)
+		return 3; /* zeros written ahead: the end */
 	*why = "a damaged record header";
 	if (magic != REC_MAGIC || !len || len > JOURNAL_REC_MAX)
 		return 1;
@@ -466,6 +487,8 @@ static int scan_file(struct scan *sc, const char *path, bool newest,
 	}
 	while (off < (uint64_t)st.st_size && !rc)
 		rc = scan_one(sc, fd, &off, next, &why);
+	if (rc == 3)
+		rc = 0;
 	close(fd);
 	res->last = *next - 1;
 	if (rc < 0)

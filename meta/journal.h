@@ -82,10 +82,13 @@ int64_t journal_append(struct journal *j, const struct iovec *ws, int n,
 int64_t journal_write(struct journal *j, const struct iovec *ws, int n,
 		      uint64_t first_seq);
 int journal_sync(struct journal *j);
-/* Allocate the newest file at least ahead bytes past its last record
- * (twice that when it allocates), so that the records written next
- * cannot meet a full disk: 0, -ENOSPC (logged: nothing changed), -EIO
- * when broken. Where the file system cannot allocate ahead it is 0. */
+/* Write the newest file with zeros at least ahead bytes past its last
+ * record (half as much again when it grows and the disk has it), so that
+ * the records written next cannot meet a full disk, and their sync has
+ * only their blocks to write: 0, -ENOSPC (logged: records still go
+ * where there is room), -EIO when broken. Where the file system cannot
+ * allocate ahead it is 0 (appends allocate as they go). A header of
+ * zeros ends a file's records for journal_scan(). */
 int journal_reserve(struct journal *j, uint64_t ahead);
 int journal_rotate(struct journal *j, uint64_t next_seq, char *err,
 		   size_t errlen);

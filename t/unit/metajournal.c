@@ -257,9 +257,17 @@ static void tear(const char *name)
 	if (d)
 		closedir(d);
 	p = xasprintf("%s/%s", dir, best);
-	fd = open(p, O_WRONLY | O_APPEND);
+	fd = open(p, O_RDWR);
 	if (fd >= 0) {
-		if (write(fd, "FFJ1\x40\0\0\0\x01\x02", 10) != 10)
+		/* after the last record: where the zeros written ahead are */
+		off_t off = 0;
+		uint8_t h[24];
+
+		while (pread(fd, h, sizeof(h), off) == (ssize_t)sizeof(h) &&
+		       !memcmp(h, "FFJ1", 4))
+			off += 24 + (h[4] | h[5] << 8 | h[6] << 16 |
+				     (off_t)h[7] << 24);
+		if (pwrite(fd, "FFJ1\x40\0\0\0\x01\x02", 10, off) != 10)
 			diag("cannot tear the journal");
 		close(fd);
 	}
