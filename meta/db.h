@@ -72,6 +72,12 @@
  * or synced, the db syncs LMDB instead for that commit and takes no more
  * writes (meta_txn_begin() of a write transaction and meta_db_apply()
  * are -EIO): it is failed, and says so in the log.
+ * A journaled db writes its pages in LMDB's map (MDB_WRITEMAP) and keeps
+ * data.mdb and the journal allocated ahead of what they hold, so that a
+ * full disk is -ENOSPC from meta_txn_begin() of a write transaction and
+ * from meta_db_apply*() before anything commits (never SIGBUS, never a
+ * broken journal); the db reads meanwhile, and writes again once there is
+ * room. data.mdb is as large as the map (sparse).
  * META_DB_SYNCED: no journal, every commit is a synced LMDB commit (the
  * benchmark's ceiling). META_DB_NOSYNC: no journal, nothing synced
  * (tests, benchmarks).
