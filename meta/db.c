@@ -22,25 +22,26 @@
 #include "meta/journal.h"
 #include "net/pack.h"
 
-#define WS_FORMAT     1
-#define WS_HDR_LEN    13 /* u8 format, u64 seq, u32 n */
-#define WS_OP_PUT     1
-#define WS_OP_DEL     2
-#define SEQ_KEY	      "seq"
-#define SEQ_FORMAT    1
-#define SEQ_VAL_LEN   9
-#define ARENA_BLOCK   65536
-#define ARENA_ALIGN   8
-#define TABLE_END_LEN 0xffffffffu    /* digest: ends a table (no key has it) */
-#define SNAP_MIN      (256ull << 20) /* journal bytes before a snapshot */
-#define SNAP_RATIO    2 /* ... and at least this many times the data */
-#define SNAP_FILE     "snapshot.mdb"
-#define SNAP_TMP      "snapshot.tmp"
-#define STATE_FILE    "state"
-#define STATE_MAGIC   "fffs-meta-state 1"
-#define BOOT_ID_LEN   64
-#define RESERVE_STEP  (64ull << 20) /* data.mdb allocated ahead (WRITEMAP) */
-#define JOURNAL_AHEAD (1ull << 20)  /* journal file allocated ahead */
+#define WS_FORMAT	  1
+#define WS_HDR_LEN	  13 /* u8 format, u64 seq, u32 n */
+#define WS_OP_PUT	  1
+#define WS_OP_DEL	  2
+#define SEQ_KEY		  "seq"
+#define SEQ_FORMAT	  1
+#define SEQ_VAL_LEN	  9
+#define ARENA_BLOCK	  65536
+#define ARENA_ALIGN	  8
+#define TABLE_END_LEN	  0xffffffffu /* digest: ends a table (no key has it) */
+#define SNAP_MIN	  (256ull << 20) /* journal bytes before a snapshot */
+#define SNAP_RATIO	  2 /* ... and at least this many times the data */
+#define SNAP_FILE	  "snapshot.mdb"
+#define SNAP_TMP	  "snapshot.tmp"
+#define STATE_FILE	  "state"
+#define STATE_MAGIC	  "fffs-meta-state 1"
+#define BOOT_ID_LEN	  64
+#define RESERVE_STEP	  (64ull << 20) /* data.mdb allocated ahead (WRITEMAP) */
+#define JOURNAL_FILES_MAX 16 /* more at an open: a snapshot prunes them */
+#define JOURNAL_AHEAD	  (1ull << 20) /* journal file allocated ahead */
 
 static const char *const table_names[META_T__COUNT] = {
 	"inodes", "dirents", "xattrs", "sessions", "gc", "counters", "requests",
@@ -1550,7 +1551,9 @@ static int db_journal_start(struct meta_db *db, bool recover, char *err,
 		log_info("namespace db '%s': replayed write sets %" PRIu64
 			 "..%" PRIu64 " from its journal",
 			 db->dir, from + 1, seq);
+	/* also when restarts (a new file each) left many files behind */
 	need = rc || res.torn || !res.files || res.last != seq ||
+	       res.files > JOURNAL_FILES_MAX ||
 	       copy_seq(snap, true, &snap_seq) || res.first > snap_seq + 1;
 	free(snap);
 	rc = journal_open(db->dir, seq + 1, &db->jr, err, errlen);

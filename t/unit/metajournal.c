@@ -419,6 +419,19 @@ static void test_snapshot_thread(void)
 	ok(n >= 1 && n <= 2, "old journal files are removed");
 	meta_db_close(db);
 	unsetenv("FFFS_TEST_SNAPSHOT_BYTES");
+	/* each open starts a file: many restarts end in a snapshot too */
+	for (int i = 0; i < 40; i++) {
+		db = open_db("st", 0, err, sizeof(err), &rc);
+		if (!db || commit_one(db, 3000 + i))
+			break;
+		meta_db_close(db);
+		db = NULL;
+		n = count_journals("st");
+		if (n > 17)
+			break;
+	}
+	meta_db_close(db);
+	ok(n >= 1 && n <= 17, "40 reopens leave at most 17 journal files");
 	clobber("st");
 	setenv("FFFS_TEST_BOOT_ID", "boot-z", 1);
 	/* closed cleanly: opens as is even with another boot; the garbage
