@@ -19,14 +19,7 @@ digests() {
 	cl_admin meta digest 2>&1 | tr -s ' ' | tr '\n' ';'
 }
 
-cl_mgmtd mgmtd || t_bail "mgmtd starts"
-for n in $META; do
-	cl_meta "$n"
-done
-t_ok "3 meta servers register with mgmtd" wait_for 20 cl_nodes_up 3
-t_ok "a table of one meta chain of 3 is created" \
-	cl_admin table create --chains 1 --replicas 3 --role meta
-t_ok "every replica of the meta chain serves" cl_wait_ok 40
+cl_meta_chain $META
 CHAIN=$(cl_py "s['chains'][0]['id']")
 t_diag "meta chain $CHAIN: $(cl_members "$CHAIN")"
 

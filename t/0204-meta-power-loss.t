@@ -17,14 +17,7 @@ export FFFS_TEST_SNAPSHOT_BYTES=65536
 
 ns() { cl_admin ns "$@"; }
 
-cl_mgmtd mgmtd || t_bail "mgmtd starts"
-for n in $META; do
-	cl_meta "$n"
-done
-t_ok "3 meta servers register with mgmtd" wait_for 20 cl_nodes_up 3
-t_ok "a table of one meta chain of 3 is created" \
-	cl_admin table create --chains 1 --replicas 3 --role meta
-t_ok "every replica of the meta chain serves" cl_wait_ok 40
+cl_meta_chain $META
 t_ok "mkdir /before" ns mkdir /before
 
 t_start load "$FFFS" admin --mgmtd "$MGMTD" $CL ns load --clients 4 \

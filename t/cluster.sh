@@ -155,6 +155,20 @@ cl_kill9() {
 	return 0
 }
 
+# cl_meta_chain NODE...: mgmtd, a meta server on each node, a table of one
+# meta chain of them all, and every replica serving (TAP lines for each).
+cl_meta_chain() {
+	local n
+	cl_mgmtd mgmtd || t_bail "mgmtd starts"
+	for n in "$@"; do
+		cl_meta "$n"
+	done
+	t_ok "$# meta servers register with mgmtd" wait_for 20 cl_nodes_up $#
+	t_ok "a table of one meta chain of $# is created" \
+		cl_admin table create --chains 1 --replicas $# --role meta
+	t_ok "every replica of the meta chain serves" cl_wait_ok 40
+}
+
 # cl_digests_equal N: N meta replicas answer the digest, all at one seq
 # and with one digest.
 cl_digests_equal() {
