@@ -1,9 +1,11 @@
 /* meta/db.h - the namespace's LMDB environment: transactions that record
  * what they write (the write set), and applying a write set elsewhere.
  *
- * db.c is the only file of meta/ that includes <lmdb.h>. Everything the
- * namespace stores is a key and a value in one of a few tables; the
- * operations of meta/ns.h read and write them through a struct meta_txn.
+ * db.c and db_journal.c (a journaled db's durability; what they share is
+ * meta/db_int.h) are the only files of meta/ that include <lmdb.h>.
+ * Everything the namespace stores is a key and a value in one of a few
+ * tables; the operations of meta/ns.h read and write them through a
+ * struct meta_txn.
  * A write transaction records every put and delete, in order, as its
  * write set: a meta chain's head executes operations, and its replicas
  * apply the write set byte for byte (meta_db_apply) instead of executing
