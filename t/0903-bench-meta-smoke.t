@@ -12,7 +12,8 @@ mkdir "$T_DIR/d"
 
 t_run text 120 "$FFFS" bench meta --dir "$T_DIR/d" --clients 4 --ops 300 \
 	--secret-file "$T_DIR/secret"
-t_is "$?" 0 "fffs bench meta --clients 4 --ops 300 exits 0"
+t_is "$?" 0 "fffs bench meta --clients 4 --ops 300 exits 0" ||
+	t_diag "$(t_err text | tail -n 20)"
 out=$(t_out text)
 t_like "$out" '^fffs bench meta: 300 files by 4 clients over a 3-replica meta chain \(own cluster\); ceilings: LMDB in one process \(64 operations per synced commit\), echo RPC of [0-9]+ bytes' \
 	"it says what it measured"
