@@ -24,9 +24,10 @@
 #include "net/pack.h"
 #include "roles/bench_proc.h"
 
-#define NODES	   3
-#define READY_MS   60000 /* for the meta chain to serve */
-#define LMDB_BATCH 64	 /* operations per synced commit (the ceiling) */
+#define NODES	    3
+#define READY_MS    60000 /* for the meta chain to serve */
+#define REGISTER_MS 20000 /* for mgmtd to know every meta server */
+#define LMDB_BATCH  64	  /* operations per synced commit (the ceiling) */
 /* Stats and echoes are fast: both go on (stats over the same files
  * again) until this long has passed, so that a rate is not a few ms. */
 #define READ_MIN_NS 1000000000ull
@@ -589,10 +590,14 @@ static int meta_spawn(struct mcluster *cl, int n)
 	return child_spawn(&cl->node[n - 1], &g);
 }
 
-/* The meta chain: one chain of NODES replicas on the meta nodes. */
+/* The meta chain: one chain of NODES replicas on the meta nodes. A meta
+ * server prints its port before mgmtd has its registration: until
+ * REGISTER_MS have passed, a refusal (too few meta targets yet) is tried
+ * again. */
 static int meta_chain_create(struct mcluster *cl)
 {
 	struct args g = { .n = 0 };
+	uint64_t deadline = now_ms() + REGISTER_MS;
 	char *out = NULL;
 	int rc;
 
@@ -605,7 +610,11 @@ static int meta_chain_create(struct mcluster *cl)
 	args_add(&g, "--role=meta");
 	args_addf(&g, "--mgmtd=tcp://127.0.0.1:%d", cl->mgmtd.port);
 	child_common_args(&g);
-	rc = run_capture(g.v, &out, NULL);
+	while ((rc = run_capture(g.v, &out, NULL)) && now_ms() < deadline) {
+		free(out);
+		out = NULL;
+		usleep(100000);
+	}
 	if (rc)
 		fprintf(stderr,
 			"fffs bench meta: cannot create the meta "
