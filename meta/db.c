@@ -221,6 +221,7 @@ static void db_free(struct meta_db *db)
 {
 	pthread_mutex_destroy(&db->jmu);
 	pthread_mutex_destroy(&db->sync_mu);
+	pthread_mutex_destroy(&db->dur_mu);
 	pthread_cond_destroy(&db->sync_cv);
 	pthread_mutex_destroy(&db->snap_run);
 	pthread_mutex_destroy(&db->snap_mu);
@@ -250,6 +251,7 @@ int meta_db_open(const char *dir, uint64_t map_size, unsigned flags,
 	db->flags = flags;
 	pthread_mutex_init(&db->jmu, NULL);
 	pthread_mutex_init(&db->sync_mu, NULL);
+	pthread_mutex_init(&db->dur_mu, NULL);
 	pthread_cond_init(&db->sync_cv, NULL);
 	pthread_mutex_init(&db->snap_run, NULL);
 	pthread_mutex_init(&db->snap_mu, NULL);
@@ -718,6 +720,7 @@ int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n)
 	uint64_t seq = 0, first = 0, cur;
 	MDB_txn *txn;
 	uint32_t cnt;
+	bool ahead;
 	int rc, mrc;
 
 	if (n < 1)
@@ -754,14 +757,31 @@ int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n)
 		mdb_txn_abort(txn);
 		return rc;
 	}
+	/* the write sets are final: their records first, so that the sync
+	 * runs while LMDB applies them */
+	ahead = db->jr && db_journal_ahead(db, ws, n, first);
 	for (int i = 0; i < n && !mrc; i++)
 		mrc = db_ws_apply(db, txn, ws[i].iov_base, ws[i].iov_len);
 	if (!mrc)
 		mrc = db_seq_write(db, txn, seq);
-	if (mrc) {
+	if (mrc)
 		mdb_txn_abort(txn);
-		goto out_err;
+	else if (ahead)
+		mrc = mdb_txn_commit(txn);
+	if (ahead) {
+		if (!mrc)
+			return db_journal_done(db, seq);
+		/* the journal has records LMDB does not: no more writes; a
+		 * replay at the next open applies them */
+		atomic_store(&db->failed, true);
+		log_error("cannot apply write sets %llu..%llu in '%s': %s; "
+			  "it takes no more writes",
+			  (unsigned long long)first, (unsigned long long)seq,
+			  db->dir, mdb_strerror(mrc));
+		return -EIO;
 	}
+	if (mrc)
+		goto out_err;
 	if (db->jr)
 		pthread_mutex_lock(&db->jmu);
 	mrc = mdb_txn_commit(txn);

@@ -199,9 +199,12 @@ int meta_db_copy(struct meta_db *db, const char *dir, uint64_t *seq, char *err,
  * in LMDB (readers see it) and its record is written, and a thread syncs
  * the journal, one fdatasync() for every record written meanwhile, and
  * calls durable(arg, seq, 0) with the last seq it made durable (seqs only
- * grow). If the journal fails, the db syncs LMDB instead and takes no
- * more writes; durable() gets rc -EIO when that fails too (then seq may
- * not be durable). A db without a journal calls durable() from the
+ * grow; seq is in LMDB too). meta_db_apply*() writes the records before
+ * LMDB applies them, so that their sync overlaps the transaction: the
+ * applying thread may then make the call itself, once its commit is in
+ * (the calls never overlap). If the journal fails, the db syncs LMDB instead
+ * and takes no more writes; durable() gets rc -EIO when that fails too (then
+ * seq may not be durable). A db without a journal calls durable() from the
  * committing thread after each commit, which is synced (META_DB_SYNCED)
  * or not (META_DB_NOSYNC). Call it once, before the first commit; the
  * last durable() call happens before meta_db_close() returns. 0, or

@@ -53,6 +53,8 @@ struct meta_db {
 	void *durable_arg;
 	uint64_t written, synced; /* jmu: seqs whose records are written, and
 				     durable (async only) */
+	pthread_mutex_t dur_mu;	  /* durable() calls, one at a time */
+	uint64_t reported;	  /* dur_mu: the last seq durable() got */
 	pthread_mutex_t sync_mu;  /* the syncer's sync against a rotation */
 	pthread_cond_t sync_cv;	  /* with jmu: written moved, or stop */
 	bool sync_stop, syncer_up;
@@ -77,6 +79,15 @@ int db_journal_start(struct meta_db *db, bool recover, char *err,
 		     size_t errlen);
 int db_journal(struct meta_db *db, const struct iovec *v, int n,
 	       uint64_t first);
+/* An async journal (meta_db_async): the records of write sets about to
+ * be applied, written before their transaction runs so that their sync
+ * overlaps it; false when the db has no syncer (db_journal() after the
+ * commit then). Once true, the transaction's commit must be followed by
+ * db_journal_done(db, last seq): LMDB's seq, and durable() when the
+ * syncer already synced them; a commit that fails must fail the db. */
+bool db_journal_ahead(struct meta_db *db, const struct iovec *v, int n,
+		      uint64_t first);
+int db_journal_done(struct meta_db *db, uint64_t seq);
 int db_room(struct meta_db *db);
 int db_reserve(struct meta_db *db);
 void db_journal_close(struct meta_db *db);

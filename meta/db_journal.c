@@ -404,26 +404,34 @@ static int snapshot_write(struct meta_db *db, uint64_t *seq, char *err,
 
 static int snapshot_take(struct meta_db *db, char *err, size_t errlen)
 {
-	uint64_t seq = 0;
+	uint64_t seq = 0, first;
 	int rc;
 
 	pthread_mutex_lock(&db->snap_run);
 	pthread_mutex_lock(&db->sync_mu);
 	pthread_mutex_lock(&db->jmu);
-	rc = journal_rotate(db->jr, atomic_load(&db->seq) + 1, err, errlen);
+	/* the journal's next seq: records may be ahead of LMDB's commit
+	 * (db_journal_ahead) */
+	first = journal_next(db->jr);
+	rc = journal_rotate(db->jr, first, err, errlen);
 	if (!rc)
 		db->jbytes = 0;
 	pthread_mutex_unlock(&db->jmu);
 	pthread_mutex_unlock(&db->sync_mu);
 	if (!rc)
 		rc = snapshot_write(db, &seq, err, errlen);
-	if (!rc) {
-		/* the records up to the new file's first are in the copy */
+	if (!rc && seq + 1 >= first) {
+		/* the records before the new file's first are in the copy */
 		pthread_mutex_lock(&db->jmu);
 		journal_prune(db->jr);
 		pthread_mutex_unlock(&db->jmu);
 		log_info("namespace db '%s': a snapshot at write set %" PRIu64,
 			 db->dir, seq);
+	} else if (!rc) {
+		/* a record was ahead of its commit: the next snapshot prunes */
+		log_info("namespace db '%s': a snapshot at write set %" PRIu64
+			 ", before journal file %" PRIu64 "; kept the files",
+			 db->dir, seq, first);
 	}
 	pthread_mutex_unlock(&db->snap_run);
 	return rc;
@@ -476,11 +484,11 @@ static int journal_lost(struct meta_db *db, int rc)
 }
 
 /* jmu held: records of a committed transaction; 0 once durable. */
+static void journal_account(struct meta_db *db, int64_t w);
+
 int db_journal(struct meta_db *db, const struct iovec *v, int n, uint64_t first)
 {
 	int64_t w;
-	MDB_envinfo info;
-	MDB_stat st;
 
 	if (db->syncer_up) {
 		/* the syncer makes it durable and says so */
@@ -496,12 +504,22 @@ int db_journal(struct meta_db *db, const struct iovec *v, int n, uint64_t first)
 	}
 	if (w < 0)
 		return journal_lost(db, (int)w);
+	journal_account(db, w);
+	return 0;
+}
+
+/* jmu held: w more bytes in the journal; a snapshot once there is enough. */
+static void journal_account(struct meta_db *db, int64_t w)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+
 	db->jbytes += (uint64_t)w;
 	if (db->jbytes < db->snap_min || mdb_env_info(db->env, &info) ||
 	    mdb_env_stat(db->env, &st) ||
 	    db->jbytes < SNAP_RATIO * ((uint64_t)info.me_last_pgno + 1) *
 				 st.ms_psize)
-		return 0;
+		return;
 	/* twice as much journal as data: a snapshot keeps the replay after a
 	 * power loss short, and costs one copy of the data */
 	pthread_mutex_lock(&db->snap_mu);
@@ -510,6 +528,59 @@ int db_journal(struct meta_db *db, const struct iovec *v, int n, uint64_t first)
 		pthread_cond_signal(&db->snap_cv);
 	}
 	pthread_mutex_unlock(&db->snap_mu);
+}
+
+/* durable() for seq, unless a later seq was reported already; a failure
+ * is always reported. */
+static void report(struct meta_db *db, uint64_t seq, int rc)
+{
+	pthread_mutex_lock(&db->dur_mu);
+	if (seq > db->reported || rc) {
+		if (seq > db->reported)
+			db->reported = seq;
+		db->durable(db->durable_arg, db->reported, rc);
+	}
+	pthread_mutex_unlock(&db->dur_mu);
+}
+
+bool db_journal_ahead(struct meta_db *db, const struct iovec *v, int n,
+		      uint64_t first)
+{
+	int64_t w;
+
+	if (!db->syncer_up)
+		return false;
+	pthread_mutex_lock(&db->jmu);
+	w = journal_write(db->jr, v, n, first);
+	if (w < 0) {
+		/* db_journal_done() falls back to syncing LMDB */
+		atomic_store(&db->failed, true);
+	} else {
+		db->written = first + (uint64_t)n - 1;
+		pthread_cond_signal(&db->sync_cv);
+		journal_account(db, w);
+	}
+	pthread_mutex_unlock(&db->jmu);
+	return true;
+}
+
+int db_journal_done(struct meta_db *db, uint64_t seq)
+{
+	bool synced;
+
+	/* jmu: the syncer reads LMDB's seq and sets synced under it */
+	pthread_mutex_lock(&db->jmu);
+	atomic_store(&db->seq, seq);
+	synced = db->synced >= seq;
+	pthread_mutex_unlock(&db->jmu);
+	if (atomic_load(&db->failed)) {
+		int rc = journal_lost(db, -EIO);
+
+		report(db, seq, rc);
+		return rc;
+	}
+	if (synced)
+		report(db, seq, 0);
 	return 0;
 }
 
@@ -601,7 +672,7 @@ static void *syncer_main(void *arg)
 
 	pthread_mutex_lock(&db->jmu);
 	for (;;) {
-		uint64_t w;
+		uint64_t w, c;
 		int rc;
 
 		while (db->written == db->synced && !db->sync_stop)
@@ -613,12 +684,16 @@ static void *syncer_main(void *arg)
 		pthread_mutex_lock(&db->sync_mu);
 		rc = atomic_load(&db->failed) ? -EIO : journal_sync(db->jr);
 		pthread_mutex_unlock(&db->sync_mu);
-		/* LMDB has every commit up to w (and maybe more) */
-		if (rc)
-			rc = journal_lost(db, rc);
-		db->durable(db->durable_arg, w, rc);
 		pthread_mutex_lock(&db->jmu);
 		db->synced = w;
+		/* durable here means in LMDB too: a record written ahead of
+		 * its commit is reported by db_journal_done() */
+		c = atomic_load(&db->seq);
+		pthread_mutex_unlock(&db->jmu);
+		if (rc) /* LMDB synced has every commit up to c */
+			rc = journal_lost(db, rc);
+		report(db, c < w ? c : w, rc);
+		pthread_mutex_lock(&db->jmu);
 	}
 	pthread_mutex_unlock(&db->jmu);
 	return NULL;
@@ -634,7 +709,7 @@ int meta_db_async(struct meta_db *db,
 	db->durable_arg = arg;
 	if (!db->jr)
 		return 0;
-	db->written = db->synced = atomic_load(&db->seq);
+	db->written = db->synced = db->reported = atomic_load(&db->seq);
 	rc = pthread_create(&db->syncer, NULL, syncer_main, db);
 	if (rc) {
 		log_error("namespace db '%s': cannot start its journal syncer: "

@@ -283,6 +283,11 @@ int64_t journal_write(struct journal *j, const struct iovec *ws, int n,
 	return total;
 }
 
+uint64_t journal_next(const struct journal *j)
+{
+	return j->next;
+}
+
 int journal_sync(struct journal *j)
 {
 	if (j->broken)

@@ -82,6 +82,8 @@ int64_t journal_append(struct journal *j, const struct iovec *ws, int n,
 int64_t journal_write(struct journal *j, const struct iovec *ws, int n,
 		      uint64_t first_seq);
 int journal_sync(struct journal *j);
+/* The seq the next record must have. */
+uint64_t journal_next(const struct journal *j);
 /* Write the newest file with zeros at least ahead bytes past its last
  * record (half as much again when it grows and the disk has it), so that
  * the records written next cannot meet a full disk, and their sync has

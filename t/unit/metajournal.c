@@ -514,6 +514,129 @@ static void test_async(void)
 	meta_db_close(db);
 }
 
+/* durable() of a replica that applies write sets: the seq it names is in
+ * LMDB already (the record went to the journal ahead of the commit). */
+struct apply_durable {
+	struct durable d;
+	struct meta_db *db;
+	bool ahead_of_lmdb;
+};
+
+static void apply_durable_one(void *arg, uint64_t seq, int rc)
+{
+	struct apply_durable *a = arg;
+
+	a->ahead_of_lmdb |= seq > meta_db_seq(a->db);
+	durable_one(&a->d, seq, rc);
+}
+
+/* Write sets 1..n of the workload, made on a NOSYNC db. */
+static struct meta_ws *make_write_sets(const char *name, int n)
+{
+	struct meta_ws *ws = xcalloc((size_t)n, sizeof(*ws));
+	char err[512];
+	int rc;
+	struct meta_db *src =
+		open_db(name, META_DB_NOSYNC, err, sizeof(err), &rc);
+
+	for (int i = 0; src && i < n; i++) {
+		struct meta_txn *t;
+		char k[32], v[64];
+
+		rc = meta_txn_begin(src, true, &t);
+		/* every 10th is large: LMDB takes longer to apply it than
+		 * the journal to sync it */
+		for (int p = 0; !rc && p < (i % 10 ? 1 : 3000); p++) {
+			snprintf(k, sizeof(k), "k%05d", (i * 7 + p) % 4000);
+			snprintf(v, sizeof(v), "applied %d.%d", i, p);
+			rc = meta_put(t, META_T_INODES, k, strlen(k), v,
+				      strlen(v));
+		}
+		if (!rc)
+			rc = meta_txn_commit(t, &ws[i]);
+		if (rc)
+			break;
+	}
+	meta_db_close(src);
+	return ws;
+}
+
+/* Apply write sets [from, to) in groups of up to 3, as a replica does. */
+static int apply_range(struct meta_db *db, const struct meta_ws *ws, int from,
+		       int to)
+{
+	int rc = 0;
+
+	for (int i = from; i < to && !rc;) {
+		struct iovec v[3];
+		int k = 0;
+
+		for (; k < 1 + i % 3 && i + k < to; k++)
+			v[k] = (struct iovec){ ws[i + k].buf, ws[i + k].len };
+		rc = meta_db_apply_many(db, v, k);
+		i += k;
+	}
+	return rc;
+}
+
+static void test_async_apply(void)
+{
+	struct apply_durable a = { .d.mu = PTHREAD_MUTEX_INITIALIZER };
+	struct meta_ws *ws = make_write_sets("aa-src", 600);
+	struct meta_db *db, *src;
+	char err[512];
+	pid_t pid;
+	int rc = 0, st;
+
+	setenv("FFFS_TEST_BOOT_ID", "boot-a", 1);
+	db = open_db("aa", 0, err, sizeof(err), &rc);
+	a.db = db;
+	ok(db && !meta_db_async(db, apply_durable_one, &a),
+	   "a replica's db, async");
+	rc = db ? apply_range(db, ws, 0, 300) : -1;
+	is_int(rc, 0, "300 write sets applied, up to 3 per commit");
+	for (int tries = 0; tries < 500 && durable_last(&a.d) < 300; tries++)
+		usleep(10000);
+	is_int(durable_last(&a.d), 300, "durable() reaches the last seq");
+	ok(!a.ahead_of_lmdb, "and never names a seq LMDB does not have yet");
+	ok(!a.d.backwards && !a.d.failed, "its seqs only grow, rc 0");
+	meta_db_close(db);
+
+	/* the rest in a child that dies without closing, a snapshot among
+	 * them; then a power loss */
+	pid = fork();
+	if (pid == 0) {
+		struct durable d = { .mu = PTHREAD_MUTEX_INITIALIZER };
+		struct meta_db *c = open_db("aa", 0, err, sizeof(err), &rc);
+
+		if (!c || meta_db_async(c, durable_one, &d) ||
+		    apply_range(c, ws, 300, 450) ||
+		    meta_db_snapshot(c, err, sizeof(err)) ||
+		    apply_range(c, ws, 450, 600))
+			_exit(2);
+		for (int tries = 0; tries < 500 && durable_last(&d) < 600;
+		     tries++)
+			usleep(10000);
+		_exit(durable_last(&d) == 600 ? 0 : 3);
+	}
+	ok(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+		   WEXITSTATUS(st) == 0,
+	   "a child applies 300 more with a snapshot among them, all durable, "
+	   "and dies");
+	clobber("aa");
+	setenv("FFFS_TEST_BOOT_ID", "boot-b", 1);
+	state_unclean("aa");
+	db = open_db("aa", 0, err, sizeof(err), &rc);
+	src = open_db("aa-src", META_DB_NOSYNC, err, sizeof(err), &rc);
+	ok(same(db, src), "rebuilt after a power loss: the replica equals "
+			  "the db its write sets came from");
+	meta_db_close(db);
+	meta_db_close(src);
+	for (int i = 0; i < 600; i++)
+		meta_ws_release(&ws[i]);
+	free(ws);
+}
+
 /* In a child, in its own mount namespace (the mount goes with it): a
  * db on a 64 MiB tmpfs that another file fills. Bit i of the exit status
  * is step i failing. */
@@ -623,6 +746,7 @@ int main(void)
 	test_missing();
 	test_snapshot_thread();
 	test_async();
+	test_async_apply();
 	test_full_disk();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
