@@ -20,9 +20,10 @@
 #include "base/config.h"
 #include "roles/bench_proc.h"
 
-#define SEQ_BS	     MIB	 /* chunk size and I/O size, sequential */
-#define TARGET_HEAD  MIB	 /* superblock area of a target */
-#define TARGET_GROUP (64u << 20) /* allocation group of a target */
+#define SEQ_BS	     MIB	     /* chunk size and I/O size, sequential */
+#define TARGET_HEAD  MIB	     /* superblock area of a target */
+#define TARGET_GROUP (64u << 20)     /* allocation group of a target */
+#define ROWS	     (PH__COUNT + 2) /* and writes: O_DSYNC, end sync */
 
 const char *const bench_phase_names[PH__COUNT] = { "seq-write", "seq-read",
 						   "rand-read" };
@@ -104,7 +105,7 @@ struct bremove {
 	struct bench_drv *d;
 };
 
-enum step_kind { ST_FFFS, ST_FIO, ST_FIO_SYNC };
+enum step_kind { ST_FFFS, ST_FIO, ST_FIO_SYNC, ST_FIO_END };
 
 struct bench_step {
 	uint8_t kind, phase;
@@ -118,7 +119,7 @@ struct fio_job {
 	struct core *core;
 	char *file;
 	int phase, rc;
-	bool sync;
+	enum fio_sync sync;
 	struct bench_result *r;
 	_Atomic pid_t pid;
 	pthread_t thread;
@@ -253,8 +254,12 @@ static void fio_start(struct core *c, struct bench_drv *d,
 	j->core = c;
 	j->file = fio_file(d->a);
 	j->phase = st->phase;
-	j->sync = st->kind == ST_FIO_SYNC;
-	j->r = j->sync ? &d->fio_sync[st->round]
+	j->sync = st->kind == ST_FIO_SYNC  ? FIO_DSYNC
+		  : st->kind == ST_FIO_END ? FIO_END
+					   : FIO_PLAIN;
+	j->r = j->sync == FIO_DSYNC ? &d->fio_sync[st->round]
+	       : j->sync == FIO_END
+		       ? &d->fio_end[st->round]
 		       : &d->fio[st->round * PH__COUNT + st->phase];
 	j->r->name = bench_phase_names[st->phase];
 	j->done.cb = fio_job_done;
@@ -359,19 +364,21 @@ static void bench_phase_start(struct core *c, struct bench_drv *d)
 	}
 }
 
-/* Per round and phase, fffs and fio take turns (fio twice for writes:
- * plain and O_DSYNC); who goes first alternates from round to round, so
- * that neither always meets the caches the other left. */
+/* Per round and phase, fffs and fio take turns (fio three times for
+ * writes: plain, O_DSYNC, and one fdatasync at the end); who goes first
+ * alternates from round to round, so that neither always meets the
+ * caches the other left. */
 static void steps_init(struct bench_drv *d)
 {
 	unsigned rounds = (unsigned)d->a->rounds, n = 0;
 
-	d->steps = xcalloc((size_t)rounds * (2 * PH__COUNT + 1),
+	d->steps = xcalloc((size_t)rounds * (2 * PH__COUNT + 2),
 			   sizeof(*d->steps));
 	for (unsigned r = 0; r < rounds; r++) {
 		for (int p = 0; p < PH__COUNT; p++) {
-			uint8_t order[3] = { ST_FFFS, ST_FIO, ST_FIO_SYNC };
-			int k = p == PH_WRITE ? 3 : 2;
+			uint8_t order[4] = { ST_FFFS, ST_FIO, ST_FIO_SYNC,
+					     ST_FIO_END };
+			int k = p == PH_WRITE ? 4 : 2;
 
 			if (r % 2) {
 				order[0] = order[k - 1];
@@ -387,6 +394,7 @@ static void steps_init(struct bench_drv *d)
 	d->res = xcalloc((size_t)rounds * PH__COUNT, sizeof(*d->res));
 	d->fio = xcalloc((size_t)rounds * PH__COUNT, sizeof(*d->fio));
 	d->fio_sync = xcalloc(rounds, sizeof(*d->fio_sync));
+	d->fio_end = xcalloc(rounds, sizeof(*d->fio_end));
 }
 
 static void bench_init(struct bench_drv *d)
@@ -513,6 +521,7 @@ static void drv_release(struct bench_drv *d)
 	free(d->res);
 	free(d->fio);
 	free(d->fio_sync);
+	free(d->fio_end);
 	bench_chunk_mode_release(d);
 	if (d->cl.c && !stor_client_inflight(&d->cl) && !d->cl.flush_posted)
 		stor_client_release(&d->cl);
@@ -570,27 +579,30 @@ static double ratio(const struct bench_result *f, const struct bench_result *b,
 }
 
 /* The rows: each phase against fio, then the writes again against fio
- * with O_DSYNC. */
+ * with O_DSYNC, and with one fdatasync at the end. */
 static int rows_make(const struct bench_drv *d, struct row *rows)
 {
 	int rounds = (int)d->a->rounds;
 
-	for (int p = 0; p <= PH__COUNT; p++) {
+	for (int p = 0; p < ROWS; p++) {
 		struct row *w = &rows[p];
-		bool sync = p == PH__COUNT;
-		int ph = sync ? PH_WRITE : p;
+		bool dsync = p == PH__COUNT, end = p == PH__COUNT + 1;
+		int ph = dsync || end ? PH_WRITE : p;
 
 		w->name = bench_phase_names[ph];
-		w->base_name = sync ? "fio O_DSYNC" : "fio";
+		w->base_name = dsync ? "fio O_DSYNC"
+			       : end ? "fio end sync"
+				     : "fio";
 		w->bytes = ph != PH_RAND;
 		for (int r = 0; r < rounds; r++) {
 			w->f[r] = &d->res[r * PH__COUNT + ph];
-			w->b[r] = sync ? &d->fio_sync[r]
-				       : &d->fio[r * PH__COUNT + ph];
+			w->b[r] = dsync ? &d->fio_sync[r]
+				  : end ? &d->fio_end[r]
+					: &d->fio[r * PH__COUNT + ph];
 		}
 		w->n = rounds;
 	}
-	return PH__COUNT + 1;
+	return ROWS;
 }
 
 static void result_text(char *buf, size_t len, const struct bench_result *r,
@@ -606,7 +618,7 @@ static void result_text(char *buf, size_t len, const struct bench_result *r,
 
 static void report_text(const struct bench_args *a, const struct bench_drv *d)
 {
-	struct row rows[PH__COUNT + 1];
+	struct row rows[ROWS];
 	int n = rows_make(d, rows);
 	uint64_t errors = 0;
 
@@ -642,7 +654,8 @@ static void report_text(const struct bench_args *a, const struct bench_drv *d)
 		printf("%llu fffs requests failed\n",
 		       (unsigned long long)errors);
 	printf("fio O_DSYNC: each write completes once it is durable, as each "
-	       "acknowledged fffs write is\n");
+	       "acknowledged fffs write is; fio end sync: the file made "
+	       "durable once, by an fdatasync at the end that is timed\n");
 }
 
 static cJSON *result_json(const struct bench_result *r, bool bytes)
@@ -687,7 +700,7 @@ static cJSON *row_json(const struct row *w)
 static void report_json(const struct bench_args *a, const struct bench_drv *d)
 {
 	cJSON *root = cJSON_CreateObject(), *arr = cJSON_CreateArray();
-	struct row rows[PH__COUNT + 1];
+	struct row rows[ROWS];
 	int n = rows_make(d, rows);
 	char *s;
 

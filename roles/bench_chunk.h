@@ -76,6 +76,8 @@ struct bench_drv {
 	struct bench_result *res;      /* [round * PH__COUNT + phase]: fffs */
 	struct bench_result *fio;      /* the same for fio */
 	struct bench_result *fio_sync; /* [round]: fio writes with O_DSYNC */
+	struct bench_result *fio_end;  /* [round]: ... with an fdatasync at the
+					* end */
 	struct bench_result *cur;      /* what the running fffs phase fills */
 	struct bench_lat lat;
 	struct fio_job *job; /* the fio run in progress, or NULL */

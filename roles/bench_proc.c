@@ -275,12 +275,15 @@ out:
 	return rc;
 }
 
-/* One fio run of a phase's pattern on file; sync: writes with O_DSYNC,
- * so that each completes only once it is durable (as an acknowledged fffs
- * write is). *pid is fio's while it runs. */
-int fio_run(const struct bench_args *a, const char *file, int phase, bool sync,
-	    struct bench_result *r, _Atomic pid_t *pid)
+/* One fio run of a phase's pattern on file; FIO_DSYNC: each write
+ * completes only once it is durable (as an acknowledged fffs write is);
+ * FIO_END: the whole file is made durable once, at the end, the least a
+ * durable sequential write can cost. *pid is fio's while it runs. */
+int fio_run(const struct bench_args *a, const char *file, int phase,
+	    enum fio_sync sync, struct bench_result *r, _Atomic pid_t *pid)
 {
+	static const char *const with[] = { "", " with O_DSYNC",
+					    " with an fdatasync at the end" };
 	bool rnd = phase == PH_RAND;
 	struct args g = { .n = 0 };
 	char *out;
@@ -290,8 +293,10 @@ int fio_run(const struct bench_args *a, const char *file, int phase, bool sync,
 	args_add(&g, "--name=fffs-bench-chunk");
 	args_add(&g, "--ioengine=io_uring");
 	args_add(&g, "--direct=1");
-	if (sync)
+	if (sync == FIO_DSYNC)
 		args_add(&g, "--sync=dsync");
+	else if (sync == FIO_END)
+		args_add(&g, "--end_fsync=1");
 	args_addf(&g, "--filename=%s", file);
 	args_add(&g, phase == PH_WRITE ? "--rw=write"
 		     : rnd	       ? "--rw=randread"
@@ -312,8 +317,8 @@ int fio_run(const struct bench_args *a, const char *file, int phase, bool sync,
 		rc = fio_parse(out, phase == PH_WRITE, r);
 	if (rc)
 		fprintf(stderr, "fffs bench: fio %s%s failed (status %d)%s%s\n",
-			bench_phase_names[phase], sync ? " with O_DSYNC" : "",
-			rc, out ? ": " : "", out ? out : "");
+			bench_phase_names[phase], with[sync], rc,
+			out ? ": " : "", out ? out : "");
 	free(out);
 	return rc;
 }

@@ -59,9 +59,17 @@ int child_spawn(struct bench_child *ch, struct args *g);
 int run_capture(char *const argv[], char **out, _Atomic pid_t *pidp);
 
 bool fio_present(void);
-/* fio with phase's pattern on file (sync: O_DSYNC writes) into r. */
-int fio_run(const struct bench_args *a, const char *file, int phase, bool sync,
-	    struct bench_result *r, _Atomic pid_t *pid);
+/* How fio's writes become durable. */
+enum fio_sync {
+	FIO_PLAIN, /* not at all: O_DIRECT, done when the device has them */
+	FIO_DSYNC, /* each write, before it completes (O_DSYNC) */
+	FIO_END,   /* once, with an fdatasync at the end, which is timed */
+};
+
+/* fio with phase's pattern on file, its writes made durable as sync says,
+ * into r. */
+int fio_run(const struct bench_args *a, const char *file, int phase,
+	    enum fio_sync sync, struct bench_result *r, _Atomic pid_t *pid);
 char *fio_file(const struct bench_args *a);
 void fio_file_remove(const struct bench_args *a);
 

@@ -375,7 +375,7 @@ static int fio_phases(const struct bench_args *a, struct bench_result *fio)
 	int rc = 0;
 
 	for (int p = 0; p < PH__COUNT && !rc; p++)
-		rc = fio_run(a, file, p, false, &fio[p], NULL);
+		rc = fio_run(a, file, p, FIO_PLAIN, &fio[p], NULL);
 	fio_file_remove(a);
 	free(file);
 	return rc;

@@ -23,7 +23,8 @@ t_like "$out" '^2 round\(s\), fffs and fio taking turns' "... and how"
 num='[0-9]+(\.[0-9]+)?'
 res="[0-9]+ (MB/s|IOPS) +p50 +${num}us p99 +${num}us"
 for row in "seq-write +$res +fio" "seq-read +$res +fio" \
-	"rand-read +$res +fio" "seq-write +$res +fio O_DSYNC"; do
+	"rand-read +$res +fio" "seq-write +$res +fio O_DSYNC" \
+	"seq-write +$res +fio end sync"; do
 	t_like "$out" "^$row +$res +$num +$num $num\$" \
 		"a row '${row%% *}' against '${row##*+}': rates, latencies, the ratio and one per round"
 done
@@ -45,7 +46,7 @@ except ValueError as e:
     sys.exit(1)
 rows = [(p.get("phase"), p.get("baseline")) for p in r.get("phases") or []]
 want = [("seq-write", "fio"), ("seq-read", "fio"), ("rand-read", "fio"),
-        ("seq-write", "fio O_DSYNC")]
+        ("seq-write", "fio O_DSYNC"), ("seq-write", "fio end sync")]
 if rows != want:
     problems.append("rows are %s" % rows)
 for p in r.get("phases") or []:
