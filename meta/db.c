@@ -151,7 +151,7 @@ static int db_env_open(struct meta_db *db, uint64_t map_size, unsigned flags,
 
 		db->writemap = true;
 		db->reserved = 0;
-		res = db_reserve(db);
+		res = db_reserve(db, 0, 0);
 		if (res == -EOPNOTSUPP) {
 			/* no fallocate(): pages go through pwrite() */
 			mdb_env_close(db->env);
@@ -357,7 +357,7 @@ int meta_txn_begin(struct meta_db *db, bool write, struct meta_txn **out)
 		return db_err(rc);
 	}
 	if (write) {
-		rc = db_room(db);
+		rc = db_room(db, 0, 0);
 		if (rc) {
 			mdb_txn_abort(t->txn);
 			free(t);
@@ -717,7 +717,7 @@ int db_ws_apply(struct meta_db *db, MDB_txn *txn, const void *buf, size_t len)
 
 int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n)
 {
-	uint64_t seq = 0, first = 0, cur;
+	uint64_t seq = 0, first = 0, cur, entries = 0, bytes = 0;
 	MDB_txn *txn;
 	uint32_t cnt;
 	bool ahead;
@@ -739,11 +739,15 @@ int meta_db_apply_many(struct meta_db *db, const struct iovec *ws, int n)
 			first = seq;
 		else if (seq != first + (uint64_t)i)
 			return -EINVAL;
+		entries += cnt;
+		bytes += ws[i].iov_len;
 	}
 	mrc = mdb_txn_begin(db->env, NULL, 0, &txn);
 	if (mrc)
 		goto out_err;
-	rc = db_room(db);
+	/* many write sets of a replica catching up can add more pages than
+	 * an ordinary transaction */
+	rc = db_room(db, entries, bytes);
 	if (!rc)
 		rc = db_seq_read(db, txn, &cur);
 	if (!rc && first != cur + 1) {

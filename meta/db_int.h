@@ -13,9 +13,10 @@
  * replay, a new journal file, a snapshot if needed, the snapshot thread),
  * db_journal() (jmu held, after an LMDB commit: its records; 0 once
  * durable or handed to the syncer), db_room() (before a write
- * transaction: disk for its pages and records, or -ENOSPC), db_reserve()
- * (data.mdb allocated ahead with MDB_WRITEMAP; -EOPNOTSUPP: the file
- * system cannot), db_journal_close() (threads stopped, synced, the state
+ * transaction of up to entries writes of bytes in all, 0 0: an ordinary
+ * one: disk for its pages and records, or -ENOSPC), db_reserve() (the
+ * same for data.mdb, allocated ahead with MDB_WRITEMAP; -EOPNOTSUPP: the
+ * file system cannot), db_journal_close() (threads stopped, synced, the state
  * file says clean).
  */
 #ifndef META_DB_INT_H
@@ -88,8 +89,8 @@ int db_journal(struct meta_db *db, const struct iovec *v, int n,
 bool db_journal_ahead(struct meta_db *db, const struct iovec *v, int n,
 		      uint64_t first);
 int db_journal_done(struct meta_db *db, uint64_t seq);
-int db_room(struct meta_db *db);
-int db_reserve(struct meta_db *db);
+int db_room(struct meta_db *db, uint64_t entries, uint64_t bytes);
+int db_reserve(struct meta_db *db, uint64_t entries, uint64_t bytes);
 void db_journal_close(struct meta_db *db);
 
 #endif /* META_DB_INT_H */

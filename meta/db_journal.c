@@ -21,13 +21,15 @@
 #include "meta/db_int.h"
 #include "meta/journal.h"
 
-#define SNAP_MIN	  (256ull << 20) /* journal bytes before a snapshot */
-#define SNAP_RATIO	  2 /* ... and at least this many times the data */
-#define SNAP_FILE	  "snapshot.mdb"
-#define SNAP_TMP	  "snapshot.tmp"
-#define STATE_FILE	  "state"
-#define STATE_MAGIC	  "fffs-meta-state 1"
-#define RESERVE_STEP	  (64ull << 20) /* data.mdb allocated ahead (WRITEMAP) */
+#define SNAP_MIN     (256ull << 20) /* journal bytes before a snapshot */
+#define SNAP_RATIO   2 /* ... and at least this many times the data */
+#define SNAP_FILE    "snapshot.mdb"
+#define SNAP_TMP     "snapshot.tmp"
+#define STATE_FILE   "state"
+#define STATE_MAGIC  "fffs-meta-state 1"
+#define RESERVE_STEP (64ull << 20) /* data.mdb allocated ahead (WRITEMAP) */
+#define ENTRY_PAGES \
+	3 /* pages a write may add: its leaf copied, split, branches */
 #define JOURNAL_FILES_MAX 16 /* more at an open: a snapshot prunes them */
 #define JOURNAL_AHEAD	  (1ull << 20) /* journal file allocated ahead */
 
@@ -35,13 +37,15 @@ static int state_write(struct meta_db *db, bool clean);
 
 /* ---- disk allocated ahead ------------------------------------------------ */
 
-/* With MDB_WRITEMAP LMDB writes new pages straight into the map: the
- * file is kept allocated RESERVE_STEP (rounded) past its last page before
- * a write transaction starts, so that no page it writes can need a block
- * the disk does not have. 0, -ENOSPC (logged), -EOPNOTSUPP or -errno. */
-int db_reserve(struct meta_db *db)
+/* With MDB_WRITEMAP LMDB writes new pages straight into the map: before
+ * a write transaction starts, the file is kept allocated past its last
+ * page by as much as the transaction can add (at least half of
+ * RESERVE_STEP, and the end rounded to it), so that no page it writes
+ * can need a block the disk does not have. 0, -ENOSPC (logged),
+ * -EOPNOTSUPP or -errno. */
+int db_reserve(struct meta_db *db, uint64_t entries, uint64_t bytes)
 {
-	uint64_t need, end;
+	uint64_t need, end, ahead;
 	MDB_envinfo info;
 	MDB_stat st;
 	int fd;
@@ -51,8 +55,10 @@ int db_reserve(struct meta_db *db)
 	if (mdb_env_info(db->env, &info) || mdb_env_stat(db->env, &st) ||
 	    mdb_env_get_fd(db->env, &fd))
 		return -EIO;
-	need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize +
-	       RESERVE_STEP / 2;
+	ahead = entries * ENTRY_PAGES * st.ms_psize + 2 * bytes;
+	if (ahead < RESERVE_STEP / 2)
+		ahead = RESERVE_STEP / 2;
+	need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize + ahead;
 	if (need <= db->reserved)
 		return 0;
 	end = (need + RESERVE_STEP - 1) / RESERVE_STEP * RESERVE_STEP;
@@ -78,15 +84,17 @@ int db_reserve(struct meta_db *db)
 
 /* Before a write transaction: room for its pages and its journal
  * records, so that a full disk is -ENOSPC before anything commits. */
-int db_room(struct meta_db *db)
+int db_room(struct meta_db *db, uint64_t entries, uint64_t bytes)
 {
-	int rc = db_reserve(db);
+	int rc = db_reserve(db, entries, bytes);
 
 	if (rc == -EOPNOTSUPP)
 		rc = -EIO; /* it worked when the db opened */
 	if (!rc && db->jr) {
 		pthread_mutex_lock(&db->jmu);
-		rc = journal_reserve(db->jr, JOURNAL_AHEAD);
+		rc = journal_reserve(db->jr, JOURNAL_AHEAD > bytes
+						     ? JOURNAL_AHEAD
+						     : 2 * bytes);
 		pthread_mutex_unlock(&db->jmu);
 	}
 	return rc;
@@ -303,15 +311,18 @@ int db_prepare(struct meta_db *db, bool *recover, char *err, size_t errlen)
 	return rc ? rc : state_mark(db, err, errlen);
 }
 
-/* Replaying the journal: the records after LMDB's seq, in transactions
- * of up to REPLAY_TXN write sets, unsynced (the journal keeps them
- * durable). */
-#define REPLAY_TXN 1024
+/* Replaying the journal: the records after LMDB's seq, unsynced (the
+ * journal keeps them durable), in transactions of up to REPLAY_ENTRIES
+ * writes and REPLAY_BYTES (a larger write set alone), so that each fits
+ * in what db_reserve() allocated for it. */
+#define REPLAY_ENTRIES 4096
+#define REPLAY_BYTES   (8u << 20)
 
 struct replay {
 	struct meta_db *db;
 	MDB_txn *txn;
 	uint64_t cur, n;
+	uint64_t entries, bytes; /* in txn */
 	int mrc;
 };
 
@@ -344,6 +355,12 @@ static int replay_one(void *arg, uint64_t seq, const void *p, size_t len)
 		return -FFFS_EBADFRAME;
 	if (seq != r->cur + 1)
 		return -FFFS_EVERSION;
+	if (r->txn && (r->entries + cnt > REPLAY_ENTRIES ||
+		       r->bytes + len > REPLAY_BYTES)) {
+		mrc = replay_end(r);
+		if (mrc)
+			return mrc;
+	}
 	if (!r->txn) {
 		mrc = mdb_txn_begin(r->db->env, NULL, 0, &r->txn);
 		if (mrc) {
@@ -351,12 +368,15 @@ static int replay_one(void *arg, uint64_t seq, const void *p, size_t len)
 			r->mrc = mrc;
 			return db_err(mrc);
 		}
-		mrc = db_reserve(r->db);
+		mrc = db_reserve(r->db,
+				 cnt > REPLAY_ENTRIES ? cnt : REPLAY_ENTRIES,
+				 len > REPLAY_BYTES ? len : REPLAY_BYTES);
 		if (mrc) {
 			mdb_txn_abort(r->txn);
 			r->txn = NULL;
 			return mrc;
 		}
+		r->entries = r->bytes = 0;
 	}
 	mrc = db_ws_apply(r->db, r->txn, p, len);
 	if (mrc) {
@@ -366,8 +386,9 @@ static int replay_one(void *arg, uint64_t seq, const void *p, size_t len)
 		return db_err(mrc);
 	}
 	r->cur = seq;
-	if (++r->n % REPLAY_TXN == 0)
-		return replay_end(r);
+	r->n++;
+	r->entries += cnt;
+	r->bytes += len;
 	return 0;
 }
 

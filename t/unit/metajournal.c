@@ -637,6 +637,52 @@ static void test_async_apply(void)
 	free(ws);
 }
 
+/* A replica catching up applies many write sets in one transaction: the
+ * data file is allocated ahead by as much as they can add, not by the
+ * fixed amount an ordinary transaction gets. */
+static void test_apply_reserve(void)
+{
+	struct meta_ws ws[4] = { { 0 } };
+	struct iovec v[4];
+	struct meta_db *src = NULL, *db = NULL;
+	char err[512], *dir = path("ar"), *sdir = path("ar-src"), *data;
+	struct stat st;
+	int rc = meta_db_open(sdir, 1ull << 30, META_DB_NOSYNC, &src, err,
+			      sizeof(err));
+
+	for (int i = 0; !rc && i < 4; i++) {
+		struct meta_txn *t;
+
+		rc = meta_txn_begin(src, true, &t);
+		for (int p = 0; !rc && p < 3000; p++) {
+			char k[32];
+
+			snprintf(k, sizeof(k), "r%d.%05d", i, p);
+			rc = meta_put(t, META_T_INODES, k, strlen(k), "v", 1);
+		}
+		if (!rc)
+			rc = meta_txn_commit(t, &ws[i]);
+		v[i] = (struct iovec){ ws[i].buf, ws[i].len };
+	}
+	if (!rc)
+		rc = meta_db_open(dir, 1ull << 30, 0, &db, err, sizeof(err));
+	is_int(rc ? rc : meta_db_apply_many(db, v, 4), 0,
+	       "4 write sets of 3000 puts in one commit");
+	data = xasprintf("%s/data.mdb", dir);
+	ok(!stat(data, &st) &&
+		   (uint64_t)st.st_blocks * 512 >= 12000ull * 3 * 4096,
+	   "data.mdb was allocated for 3 pages a put before it began");
+	printf("# %llu MiB allocated\n",
+	       (unsigned long long)st.st_blocks * 512 >> 20);
+	meta_db_close(db);
+	meta_db_close(src);
+	for (int i = 0; i < 4; i++)
+		meta_ws_release(&ws[i]);
+	free(data);
+	free(dir);
+	free(sdir);
+}
+
 /* In a child, in its own mount namespace (the mount goes with it): a
  * db on a 64 MiB tmpfs that another file fills. Bit i of the exit status
  * is step i failing. */
@@ -747,6 +793,7 @@ int main(void)
 	test_snapshot_thread();
 	test_async();
 	test_async_apply();
+	test_apply_reserve();
 	test_full_disk();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
