@@ -743,23 +743,25 @@ int meta_db_async(struct meta_db *db,
 	return 0;
 }
 
+/* Tell a thread waiting on cv under mu to stop, and wait for it. */
+static void thread_stop(pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop,
+			pthread_t t)
+{
+	pthread_mutex_lock(mu);
+	*stop = true;
+	pthread_cond_signal(cv);
+	pthread_mutex_unlock(mu);
+	pthread_join(t, NULL);
+}
+
 void db_journal_close(struct meta_db *db)
 {
-	if (db->snapper_up) {
-		pthread_mutex_lock(&db->snap_mu);
-		db->snap_stop = true;
-		pthread_cond_signal(&db->snap_cv);
-		pthread_mutex_unlock(&db->snap_mu);
-		pthread_join(db->snapper, NULL);
-	}
-	if (db->syncer_up) {
-		/* it syncs what is written and says so before it ends */
-		pthread_mutex_lock(&db->jmu);
-		db->sync_stop = true;
-		pthread_cond_signal(&db->sync_cv);
-		pthread_mutex_unlock(&db->jmu);
-		pthread_join(db->syncer, NULL);
-	}
+	if (db->snapper_up)
+		thread_stop(&db->snap_mu, &db->snap_cv, &db->snap_stop,
+			    db->snapper);
+	/* the syncer syncs what is written and says so before it ends */
+	if (db->syncer_up)
+		thread_stop(&db->jmu, &db->sync_cv, &db->sync_stop, db->syncer);
 	if (db->jr) {
 		/* synced now: the next open need not look at the journal */
 		int mrc = atomic_load(&db->failed) ? EIO

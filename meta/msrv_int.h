@@ -158,11 +158,11 @@ uint64_t msrv_realtime_ns(void);
 int msrv_exec_start(struct msrv *s);
 void msrv_exec_stop(struct msrv *s);
 void msrv_exec_push(struct msrv *s, struct msrv_job *j);
-/* Executor thread, s->db_lock held: commit t, mark what it touched
- * dirty, log its write set; 0 or the commit's error. */
 /* The db's durable() (meta_db_async): seq is durable here, so
  * committed_seq may move; rc: the db failed. */
 void msrv_durable(void *arg, uint64_t seq, int rc);
+/* Executor thread, s->db_lock held: commit t, mark what it touched
+ * dirty, log its write set; 0 or the commit's error. */
 int msrv_exec_commit(struct msrv *s, struct meta_txn *t, struct meta_ws *ws);
 /* Executor thread: still the head at chain_ver, lease held. */
 bool msrv_still_head(struct msrv *s, uint32_t chain_ver);
