@@ -101,6 +101,10 @@ enum cfg_type { CFG_INT, CFG_SIZE, CFG_MS, CFG_BOOL, CFG_STR, CFG_ENUM };
 	X(mcli_retry_ms, CFG_MS, "100", 1, 60000, NULL,                        \
 	  "How often a meta client resends a namespace operation while the "   \
 	  "meta chain recovers or its routing info is stale.")                 \
+	X(fuse_close_delay_ms, CFG_MS, "5", 0, 60000, NULL,                    \
+	  "How long a mount holds the close of a write session that wrote "    \
+	  "nothing, so that many go to meta in one request (0: each at "       \
+	  "once).")                                                            \
 	X(mcli_timeout_ms, CFG_MS, "30000", 100, 3600000, NULL,                \
 	  "How long a meta client retries a namespace operation before it "    \
 	  "fails with the last error (or a timeout).")                         \

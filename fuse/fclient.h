@@ -49,6 +49,9 @@ struct fclient_opts {
 void fclient_setup(const struct fclient_opts *o);
 /* Once the FUSE session exists: for invalidations. */
 void fclient_session(struct fuse_session *se);
+/* The FUSE session ended, the loops still run: the closes this mount
+ * still holds (fuse/fclose.h) go to meta. */
+void fclient_stop(void);
 /* loop_start()'s init: this core's meta and chain clients. */
 void fclient_core_init(struct core *c, void *arg);
 

@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 
 #include "fuse/fclient.h"
+#include "fuse/fclose.h"
 #include "fuse/fdata.h"
 #include "fuse/fwb.h"
 #include "meta/mcli.h"
@@ -41,11 +42,18 @@ struct fh {
 };
 
 static struct craq_client *pick_cc(void);
+static struct mcli *pick_mc(void);
 
 void fclient_setup(const struct fclient_opts *o)
 {
 	opts = *o;
 	fwb_init(pick_cc);
+	fclose_start(pick_mc);
+}
+
+void fclient_stop(void)
+{
+	fclose_stop();
 }
 
 void fclient_session(struct fuse_session *se)
@@ -76,6 +84,11 @@ static struct fcore *pick(void)
 static struct craq_client *pick_cc(void)
 {
 	return &pick()->cc;
+}
+
+static struct mcli *pick_mc(void)
+{
+	return &pick()->mc;
 }
 
 int fclient_errno(int rc)
@@ -630,10 +643,12 @@ static void f_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* a size already reported (by flush, at close()) is not sent again:
 	 * FUSE sends release after close() returned, so it may reach meta
 	 * after another client truncated the file, and the old size would
-	 * grow the file back */
-	if (h->session)
-		report(h, h->wrote || end > h->reported ? end : UINT64_MAX,
-		       true);
+	 * grow the file back. A session with nothing written here ends a
+	 * little later, with others in one request (fuse/fclose.h). */
+	if (h->session && (h->wrote || end > h->reported))
+		report(h, end, true);
+	else if (h->session && (end || !fclose_defer(h->session)))
+		report(h, UINT64_MAX, true);
 	if (h->w) {
 		fwb_drop_session(h->w, h->session);
 		fwb_put(h->w);

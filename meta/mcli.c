@@ -248,7 +248,10 @@ int mcli_start(struct mcli *cl, struct mcli_op *op)
 	op->body_len = MREQ_FIXED_MAX + (op->q.data ? op->q.data_len : 0);
 	op->body = xmalloc(op->body_len);
 	op->deadline_ns =
-		now_ns() + (uint64_t)config_int(CFG_mcli_timeout_ms) * 1000000;
+		now_ns() +
+		(uint64_t)(op->timeout_ms ? op->timeout_ms
+					  : config_int(CFG_mcli_timeout_ms)) *
+			1000000;
 	cl->inflight++;
 	core_timer_init(&op->timer, try_send);
 	core_timer_add(cl->c, &op->timer, 0); /* done() never runs in here */

@@ -20,9 +20,10 @@
  * member, the client asks the agent for fresh routing info and sends the
  * same request again (same request id: the server answers a change it
  * executed with its first answer) every mcli_retry_ms, until it succeeds
- * or mcli_timeout_ms passed since the start: then -ETIMEDOUT (or the last
- * error). Every request carries the client's ack floor: the lowest request
- * id still in flight (so the servers may forget older answers).
+ * or mcli_timeout_ms (op->timeout_ms when set) passed since the start:
+ * then -ETIMEDOUT (or the last error). Every request carries the client's ack
+ *floor: the lowest request id still in flight (so the servers may forget older
+ *answers).
  *
  * done() runs exactly once, on the client's core, never inside
  * mcli_start(). op->attempts counts the sends and op->served_by the
@@ -55,6 +56,7 @@ struct mcli_op {
 	struct mreq q;
 	void (*done)(struct core *c, struct mcli_op *op);
 	void *arg;
+	uint32_t timeout_ms; /* how long retries may go; 0: mcli_timeout_ms */
 	/* results */
 	struct mres r;
 	uint32_t attempts;

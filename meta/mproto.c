@@ -173,6 +173,9 @@ int mreq_unpack(const void *body, size_t len, struct mreq *q)
 		return -EINVAL;
 	if (rc || rc2)
 		return rc ? rc : rc2;
+	if (q->op == MOP_CLOSE && (q->flags & MCLOSE_LIST) &&
+	    (!dlen || dlen % 8 || dlen > MCLOSE_LIST_MAX * 8))
+		return -EINVAL;
 	if (dlen > data_max(q->op))
 		return q->op == MOP_SETXATTR ? -E2BIG : -ENAMETOOLONG;
 	if (dlen || q->op == MOP_SYMLINK || q->op == MOP_RESOLVE ||
@@ -270,6 +273,21 @@ static void one_attr(struct mres *r, int rc, const struct ns_attr *a)
 	}
 }
 
+/* MOP_CLOSE with MCLOSE_LIST (its data checked by mreq_unpack) */
+static int close_list(struct meta_txn *t, const struct mreq *q, uint64_t now)
+{
+	uint64_t ids[MCLOSE_LIST_MAX];
+	size_t n = q->data_len / 8;
+	struct unpack up;
+	int rc;
+
+	unpack_init(&up, q->data, q->data_len);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = unpack_u64(&up);
+	rc = ns_close_many(t, ids, n, now);
+	return rc < 0 ? rc : 0;
+}
+
 void mres_exec(struct meta_txn *t, const struct mreq *q, uint64_t now,
 	       uint64_t cap, uint64_t used, struct mres *r)
 {
@@ -326,6 +344,10 @@ void mres_exec(struct meta_txn *t, const struct mreq *q, uint64_t now,
 			     &r->res);
 		break;
 	case MOP_CLOSE:
+		if (q->flags & MCLOSE_LIST) {
+			rc = close_list(t, q, now);
+			break;
+		}
 		rc = ns_report(
 			t, q->session, q->size,
 			(q->flags & MCLOSE_KEEP ? 0 : NS_REPORT_CLOSE) |

@@ -27,7 +27,8 @@
  *	the size only); LISTXATTR ino size; STATFS; LAYOUT_GET ino;
  *	SETATTR ino set mode uid gid size atime mtime; CREATE parent name mode
  *	flags (open(2) flags); OPEN ino flags; CLOSE session size (UINT64_MAX:
- *	unknown) flags (MCLOSE_*: ns_report() of meta/ns.h); MKDIR parent name
+ *	unknown) flags (MCLOSE_*: ns_report() of meta/ns.h), or with
+ *	MCLOSE_LIST flags data (the sessions, u64 each); MKDIR parent name
  *mode; RMDIR, UNLINK, REMOVE_TREE parent name; RENAME parent name newparent
  *name2 flags; LINK ino newparent name; SYMLINK parent name data (the target);
  *SETXATTR ino name2 data flags; REMOVEXATTR ino name2; LAYOUT_SET ino layout.
@@ -92,6 +93,11 @@ enum mop {
 /* flags of MOP_CLOSE */
 #define MCLOSE_KEEP  0x1 /* report the size only: the session stays open */
 #define MCLOSE_WROTE 0x2 /* the session wrote: mtime and ctime are now */
+/* data is 1..MCLOSE_LIST_MAX u64 sessions, each closed without a size
+ * (ns_close_many: one no longer open is skipped); session, size and the
+ * other flags are not read, and the reply has no attributes */
+#define MCLOSE_LIST	0x4
+#define MCLOSE_LIST_MAX 256
 
 static inline bool mop_is_read(unsigned op)
 {

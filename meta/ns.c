@@ -801,17 +801,33 @@ static int prune_one(void *arg, const void *key, size_t klen, const void *val,
 	return 0;
 }
 
+int ns_close_many(struct meta_txn *t, const uint64_t *ids, size_t n,
+		  uint64_t now)
+{
+	struct ns_res res;
+	int rc, closed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		rc = ns_close(t, ids[i], UINT64_MAX, now, &res);
+		if (rc == -ENOENT)
+			continue;
+		if (rc)
+			return rc;
+		closed++;
+	}
+	return closed;
+}
+
 int ns_sessions_prune(struct meta_txn *t, uint64_t client, uint64_t now)
 {
 	struct prune p = { client, NULL, 0, 0 };
-	struct ns_res res;
 	int rc;
 
 	rc = meta_scan(t, META_T_SESSIONS, NULL, 0, NULL, 0, prune_one, &p);
-	for (size_t i = 0; i < p.n && !rc; i++)
-		rc = ns_close(t, p.ids[i], UINT64_MAX, now, &res);
+	if (!rc)
+		rc = ns_close_many(t, p.ids, p.n, now);
 	free(p.ids);
-	return rc ? rc : (int)p.n;
+	return rc;
 }
 
 /* ---- mkdir, symlink, link ------------------------------------------------ */

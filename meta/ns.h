@@ -176,6 +176,11 @@ int ns_close(struct meta_txn *t, uint64_t session, uint64_t size, uint64_t now,
 #define NS_REPORT_CLOSE 0x2
 int ns_report(struct meta_txn *t, uint64_t session, uint64_t size,
 	      unsigned flags, uint64_t now, struct ns_res *res);
+/* Close the n sessions of ids, each as ns_close without a size; those
+ * not open (closed before, or pruned) are skipped. The number closed, or
+ * the first error of another kind (and then some may be closed in t). */
+int ns_close_many(struct meta_txn *t, const uint64_t *ids, size_t n,
+		  uint64_t now);
 /* Drop every session of client (mgmtd no longer lists it), each as
  * ns_close without a size; the number dropped. */
 int ns_sessions_prune(struct meta_txn *t, uint64_t client, uint64_t now);

@@ -310,6 +310,7 @@ int cmd_mount(const struct cli_cmd *cmd, int argc, char **argv)
 	fuse_session_unmount(se);
 	pthread_join(ft, NULL);
 	fuse_session_destroy(se);
+	fclient_stop();
 	loop_request_stop();
 	loop_main();
 	rc = 0;

@@ -91,6 +91,7 @@ static void test_req_limits(void)
 	size_t n = NS_PATH_MAX + 10;
 	uint8_t *buf = malloc(n + 2048), *big = calloc(1, n);
 	struct pack pk;
+	int bad;
 
 	memset(big, 'x', n);
 	q.data = big;
@@ -111,7 +112,33 @@ static void test_req_limits(void)
 	mreq_pack(&pk, &q);
 	is_int(mreq_unpack(buf, pack_len(&pk), &q2), -E2BIG,
 	       "an xattr value past NS_XATTR_SIZE_MAX is -E2BIG");
+	q.op = MOP_CLOSE;
+	q.flags = MCLOSE_LIST;
+	bad = 0;
+	for (uint32_t len = 0; len <= MCLOSE_LIST_MAX * 8 + 8; len += 4) {
+		int want = !len || len % 8 || len > MCLOSE_LIST_MAX * 8
+				   ? -EINVAL
+				   : 0;
+
+		q.data_len = len;
+		pack_init(&pk, buf, n + 2048);
+		mreq_pack(&pk, &q);
+		if (mreq_unpack(buf, pack_len(&pk), &q2) != want)
+			bad++;
+		mreq_release(&q2);
+	}
+	is_int(bad, 0,
+	       "a close list is 1..MCLOSE_LIST_MAX sessions of 8 bytes, "
+	       "else -EINVAL");
+	q.flags = 0;
+	q.data_len = 16;
+	pack_init(&pk, buf, n + 2048);
+	mreq_pack(&pk, &q);
+	is_int(mreq_unpack(buf, pack_len(&pk), &q2), 0,
+	       "without MCLOSE_LIST a close's data is not looked at");
+	mreq_release(&q2);
 	q.op = 200;
+	q.flags = 0;
 	q.data_len = 0;
 	pack_init(&pk, buf, n + 2048);
 	mreq_pack(&pk, &q);

@@ -605,6 +605,34 @@ static void test_sessions(void)
 	(void)s2;
 	is_int(TX(ns_sessions_prune(t, 12345, now)), 0,
 	       "pruning a client without sessions");
+
+	/* closes sent late, many at once (fuse/fclose.h) */
+	OK(ns_create(t, &alice, d, "g", 0644, O_WRONLY | O_EXCL, 7, now, &res),
+	   "create g for writing");
+	f = res.a[1].ino;
+	s1 = res.session;
+	gca = attr(f);
+	OK(ns_open(t, &alice, f, O_WRONLY, 7, now, &res), "and open it again");
+	s2 = res.session;
+	OK(ns_open(t, &alice, f, O_WRONLY, 7, now, &res), "and again");
+	s3 = res.session;
+	OK(ns_close(t, s2, UINT64_MAX, now, &res), "close the second");
+	{
+		uint64_t ids[] = { s1, s2, 99999, s3 };
+
+		is_int(TX(ns_close_many(t, ids, 4, now)), 2,
+		       "ns_close_many closes the two open ones, skips the "
+		       "closed and the unknown");
+	}
+	a = attr(f);
+	ok(a.sessions == 0 && a.size == 0 && a.mtime == gca.mtime &&
+		   a.ctime == gca.ctime,
+	   "no session left; size and times as they were");
+	is_int(TX(ns_close_many(t, &s1, 1, now)), 0, "closing them again: 0");
+	OK(ns_unlink(t, &alice, d, "g", now, &res), "unlink g");
+	OK(ns_gc_next(t, now, &gca), "without sessions it goes to gc");
+	is_int(gca.ino, f, "g is the one due");
+	NEED(ns_gc_done(t, f));
 }
 
 int main(void)
