@@ -64,9 +64,12 @@ static const struct cli_cmd commands[] = {
 	{ "mount", cmd_mount, "MOUNTPOINT", "Mount the file system with FUSE.",
 	  "A FUSE client (libfuse3 low-level API, multi-threaded): metadata "
 	  "through the meta chain, file data straight to the storage chains, "
-	  "many chunks in parallel. Writes are on every serving replica when "
-	  "write() returns; close() makes the length visible to every other "
-	  "client's next open() (close-to-open). It stays in the foreground "
+	  "many chunks in parallel. Writes are gathered per chunk and sent "
+	  "behind; close() and fsync() return once they are on every serving "
+	  "replica, and close() makes the length visible to every other "
+	  "client's next open() (close-to-open). Sequential reads are read "
+	  "ahead: by the kernel's page cache, and by the client itself for "
+	  "O_DIRECT opens. It stays in the foreground "
 	  "and unmounts on SIGTERM or when unmounted with fusermount3 -u.",
 	  mount_opts, CLI_DAEMON },
 	{ "admin", cmd_admin, "COMMAND [ARGS]",

@@ -16,16 +16,19 @@
  * returned; entries and attributes are cached by the kernel for the
  * entry and attribute timeouts of the options.
  *
- * Consistency. Writes go to the chains before write() returns (no client
- * write cache), so the bytes are on every serving replica once it
- * returns. flush (every close(2)) reports the highest offset written and
+ * Consistency. Writes are gathered per chunk and sent behind
+ * (fuse/fwb.h; O_DIRECT and direct_io writes go at once); flush (every
+ * close(2)) and fsync wait until the bytes are on every serving replica.
+ * flush then reports the highest offset written and
  * that the file was written (meta: ns_report), so after close() returns
  * another client's open() sees the length and mtime: close-to-open. open
  * without keep_cache drops the kernel's pages of the file. fsync also asks
  * the chains for the exact length (fdata_length_call) and reports it. The
  * sizes this mount wrote and has not reported yet are merged into the
  * attributes it returns. With direct_io every read and write goes to the
- * chains, and reads ask meta for the length first.
+ * chains, and reads ask meta for the length first. O_DIRECT readers of a
+ * mount without direct_io get the client's own read-ahead (fuse/fra.h),
+ * as the page cache gives buffered readers the kernel's.
  *
  * Errors: fffs codes (fffs.h) reach the application as EIO (ETIMEDOUT
  * when the cluster did not answer within mcli_timeout_ms), logged with

@@ -14,6 +14,7 @@
 #include "fuse/fclient.h"
 #include "fuse/fclose.h"
 #include "fuse/fdata.h"
+#include "fuse/fra.h"
 #include "fuse/fwb.h"
 #include "meta/mcli.h"
 
@@ -39,7 +40,15 @@ struct fh {
 	uint64_t reported; /* the largest size reported to meta */
 	bool sync;	   /* O_DIRECT or direct_io: no write-behind */
 	struct fwb *w;	   /* write handles */
+	struct fra *ra;	   /* O_DIRECT reads: read-ahead */
+	/* reads: the length known, and truncs when it was learnt */
+	_Atomic uint64_t size, truncs;
 };
+
+/* Truncations through this mount: a handle that has seen fewer asks meta
+ * for the length before it reads (the kernel clamps buffered reads to the
+ * length the setattr reply gave it, but not O_DIRECT ones). */
+static _Atomic uint64_t truncs;
 
 static struct craq_client *pick_cc(void);
 static struct mcli *pick_mc(void);
@@ -48,6 +57,7 @@ void fclient_setup(const struct fclient_opts *o)
 {
 	opts = *o;
 	fwb_init(pick_cc);
+	fra_init(pick_cc);
 	fclose_start(pick_mc);
 }
 
@@ -340,11 +350,17 @@ static void f_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	/* writes still on their way must not land after the truncation,
 	 * and meta must know how far they reached: it trims the chunks up
 	 * to the length it knows */
+	if (set & NS_SET_SIZE)
+		fra_wrote();
 	rc = set & NS_SET_SIZE ? size_known(ino) : 0;
 	if (!rc)
 		rc = call(&op);
-	if (!rc && (set & NS_SET_SIZE))
+	if (!rc && (set & NS_SET_SIZE)) {
 		fwb_truncated(ino, op.q.size);
+		atomic_fetch_add(&truncs, 1);
+	}
+	if (set & NS_SET_SIZE)
+		fra_wrote();
 	if (!rc && !res_of(&op.r, ino))
 		rc = -EIO;
 	if (rc)
@@ -488,11 +504,15 @@ static void open_reply(fuse_req_t req, struct fuse_file_info *fi,
 
 	h->ino = a->ino;
 	h->a = *a;
+	h->size = a->size;
+	h->truncs = atomic_load(&truncs);
 	h->session = session;
 	h->sync = opts.direct_io || (fi->flags & O_DIRECT);
 	if (writes(fi->flags)) {
 		h->w = fwb_get(a->ino, &a->layout);
 		fwb_add_session(h->w, session);
+	} else if ((fi->flags & O_DIRECT) && !opts.direct_io) {
+		h->ra = fra_new(a->ino, &a->layout); /* no kernel readahead */
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = opts.direct_io;
@@ -513,6 +533,8 @@ static void open_reply(fuse_req_t req, struct fuse_file_info *fi,
 	}
 	return;
 gone: /* the open was interrupted: release will not come */
+	if (h->ra)
+		fra_free(h->ra);
 	if (h->w) {
 		fwb_drop_session(h->w, session);
 		fwb_put(h->w);
@@ -653,6 +675,8 @@ static void f_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fwb_drop_session(h->w, h->session);
 		fwb_put(h->w);
 	}
+	if (h->ra)
+		fra_free(h->ra);
 	free(h);
 	fuse_reply_err(req, 0);
 }
@@ -680,25 +704,31 @@ static void f_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
 	struct fdata_io io = { .ino = ino, .layout = h->a.layout };
-	uint8_t *buf;
+	uint64_t ep = fra_epoch(); /* before the drain (fuse/fra.h) */
+	uint64_t tr = atomic_load(&truncs);
 	int rc;
 
-	io.size = h->a.size;
+	io.size = atomic_load(&h->size);
 	rc = fwb_drain(ino); /* read this mount's own writes */
 	if (rc) {
 		fuse_reply_err(req, fclient_errno(rc));
 		return;
 	}
 	/* direct_io: the length now; otherwise when the read goes past the
-	 * length known at open (the file grew or was truncated since) */
-	if (opts.direct_io || (uint64_t)off + size > fwb_size(ino, h->a.size)) {
+	 * length known (the file grew or was truncated since), or this mount
+	 * truncated a file since it was learnt */
+	if (opts.direct_io || (uint64_t)off + size > fwb_size(ino, io.size) ||
+	    tr != atomic_load(&h->truncs)) {
 		struct mcli_op op;
 
 		op_init(&op, req, MOP_GETATTR);
 		op.q.ino = ino;
 		rc = call(&op);
-		if (!rc && op.r.res.n)
+		if (!rc && op.r.res.n) {
 			io.size = op.r.res.a[0].size;
+			atomic_store(&h->size, io.size);
+			atomic_store(&h->truncs, tr);
+		}
 		mres_release(&op.r);
 		if (rc) {
 			fuse_reply_err(req, fclient_errno(rc));
@@ -706,16 +736,18 @@ static void f_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 	}
 	io.size = fwb_size(ino, io.size);
-	buf = xmalloc(size ? size : 1);
 	io.offset = (uint64_t)off;
 	io.length = (uint32_t)size;
-	io.buf = buf;
-	rc = fdata_call(&pick()->cc, &io);
+	io.buf = xmalloc(size ? size : 1);
+	if (h->ra)
+		rc = fra_read(h->ra, &io, ep);
+	else
+		rc = fdata_call(&pick()->cc, &io);
 	if (rc)
 		fuse_reply_err(req, fclient_errno(rc));
 	else
-		fuse_reply_buf(req, (const char *)buf, io.done_bytes);
-	free(buf);
+		fuse_reply_buf(req, (const char *)io.buf, io.done_bytes);
+	free(io.buf);
 }
 
 static void f_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -729,6 +761,7 @@ static void f_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_err(req, EBADF);
 		return;
 	}
+	fra_wrote();
 	if (!h->sync) {
 		/* gathered and sent behind: errors come at the next write,
 		 * flush or fsync */
@@ -746,6 +779,7 @@ static void f_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		if (!rc)
 			fwb_wrote(h->w, io.end);
 	}
+	fra_wrote();
 	if (rc) {
 		fuse_reply_err(req, fclient_errno(rc));
 		return;
@@ -777,7 +811,7 @@ static void f_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 		fuse_reply_err(req, EFBIG);
 		return;
 	}
-	if (end > fwb_size(ino, h->a.size)) {
+	if (end > fwb_size(ino, atomic_load(&h->size))) {
 		fwb_wrote(h->w, end);
 		rc = report(h, end, false);
 	}
