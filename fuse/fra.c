@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/metrics.h"
 #include "fuse/fra.h"
 
 /* One range fetched, or being fetched. */
@@ -30,10 +31,21 @@ struct fra {
 
 static struct craq_client *(*pick_cl)(void);
 static _Atomic uint64_t epoch;
+static struct metric *m_fetched, *m_used, *m_dropped;
 
 void fra_init(struct craq_client *(*pick)(void))
 {
+	struct metric_family *f = metrics_family(
+		"fffs_fuse_readahead_bytes_total", METRIC_COUNTER,
+		"Bytes O_DIRECT readers had read ahead (fetched), of those "
+		"the bytes a read took (used) and the ranges dropped unread "
+		"(dropped).",
+		"outcome");
+
 	pick_cl = pick;
+	m_fetched = metrics_get(f, "fetched");
+	m_used = metrics_get(f, "used");
+	m_dropped = metrics_get(f, "dropped");
 }
 
 uint64_t fra_epoch(void)
@@ -110,6 +122,7 @@ static void fetch_start(struct fra *ra, uint64_t off, uint32_t len,
 	ra->q[ra->n++] = f;
 	ra->inflight++;
 	ra->fetch_off = off + len;
+	metrics_add(m_fetched, len);
 	core_post(f->cl->c, &f->m);
 }
 
@@ -118,6 +131,7 @@ static void fetch_start(struct fra *ra, uint64_t off, uint32_t len,
 static void drop_all(struct fra *ra)
 {
 	for (unsigned i = 0; i < ra->n; i++) {
+		metrics_add(m_dropped, ra->q[i]->io.length);
 		if (ra->q[i]->done)
 			fetch_free(ra->q[i]);
 		else
@@ -169,6 +183,7 @@ int fra_read(struct fra *ra, struct fdata_io *io, uint64_t ep)
 		io->buf = f->io.buf;
 		io->done_bytes = f->io.done_bytes;
 		io->status = 0;
+		metrics_add(m_used, io->done_bytes);
 		f->io.buf = NULL;
 		fetch_free(f);
 	} else {

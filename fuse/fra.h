@@ -29,6 +29,9 @@
  * the read's are dropped. Not used with the direct_io mount option, whose
  * reads are linearizable.
  *
+ * Metrics: fffs_fuse_readahead_bytes_total{outcome="fetched"|"used"|
+ * "dropped"}.
+ *
  * All functions are for FUSE worker threads (they block); one handle's
  * reads may come from several threads at once (a mutex per handle).
  */

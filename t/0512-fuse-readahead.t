@@ -3,14 +3,30 @@
 # read in order with O_DIRECT, 1 MiB at a time, gives its bytes (its
 # unaligned end too); reads out of order, and reads after this mount wrote
 # or truncated ranges already fetched, give the new bytes, not the fetched
-# ones.
+# ones. The mount's metrics count the bytes read ahead and used.
 . "$(dirname "$0")/lib.sh"
 
 LAB=$T_DIR/lab
-MNT=$LAB/mnt
 
 t_run up 120 "$FFFS" lab up --dir "$LAB" --target-size 256M
 t_is "$?" 0 "lab up" || t_bail "no lab cluster: $(t_err up | tail -n 3)"
+# a mount of our own, for its metrics
+MNT=$T_DIR/mnt
+mkdir -p "$MNT"
+t_start mnt "$FFFS" mount "$MNT" --mgmtd "$(cat "$LAB/mgmtd.uri")" \
+	--cluster-id lab --secret-file "$LAB/secret" \
+	--metrics tcp://127.0.0.1:0
+t_ok "a mount with --metrics" wait_for 20 grep -q "^mounted on" "$T_DIR/mnt.out"
+PORT=$(sed -n 's/.* metrics on port \([0-9]*\)$/\1/p' "$T_DIR/mnt.err" | head -n 1)
+# ra_bytes OUTCOME: fffs_fuse_readahead_bytes_total{outcome=OUTCOME}
+ra_bytes() {
+	python3 - "http://127.0.0.1:$PORT/metrics" "$1" <<'PY'
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
+key = 'fffs_fuse_readahead_bytes_total{outcome="%s"} ' % sys.argv[2]
+print(next((int(float(l[len(key):])) for l in text.splitlines() if l.startswith(key)), -1))
+PY
+}
 
 head -c $((8 * 1048576 + 12345)) /dev/urandom > "$T_DIR/src"
 
@@ -90,6 +106,15 @@ for pause in 0 0.3; do
 		echo "not ok ra.py ran to its end")
 done
 
+used=$(ra_bytes used)
+fetched=$(ra_bytes fetched)
+t_ok "the metrics show bytes read ahead and used ($used of $fetched)" \
+	test "$used" -gt $((8 * 1048576)) -a "$fetched" -ge "$used"
+t_ok "... and ranges dropped unread" test "$(ra_bytes dropped)" -gt 0
+
+kill -TERM "$(t_pid mnt)"
+t_wait_exit mnt 20
+t_is "$?" 0 "the mount exits 0 on SIGTERM"
 t_run down 60 "$FFFS" lab down --dir "$LAB"
 t_is "$?" 0 "lab down"
 t_done
