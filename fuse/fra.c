@@ -193,8 +193,11 @@ int fra_read(struct fra *ra, struct fdata_io *io, uint64_t ep)
 	}
 	/* keep FRA_BYTES fetched ahead of a sequential reader; fetches
 	 * dropped but still under way count against it */
-	depth = FRA_BYTES / io->length;
-	depth = depth < 1 ? 1 : depth > FRA_DEPTH ? FRA_DEPTH : depth;
+	depth = 0;
+	if (seq) { /* length >= FRA_MIN: never 0 */
+		depth = FRA_BYTES / io->length;
+		depth = depth < 1 ? 1 : depth > FRA_DEPTH ? FRA_DEPTH : depth;
+	}
 	while (seq && !rc && ra->next_off == end && ra->n < depth &&
 	       ra->inflight < 2 * FRA_DEPTH && ra->fetch_off < io->size)
 		fetch_start(ra, ra->fetch_off, io->length, io->size, ep);
