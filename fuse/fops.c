@@ -45,10 +45,12 @@ struct fh {
 	_Atomic uint64_t size, truncs;
 };
 
-/* Truncations through this mount: a handle that has seen fewer asks meta
- * for the length before it reads (the kernel clamps buffered reads to the
- * length the setattr reply gave it, but not O_DIRECT ones). */
-static _Atomic uint64_t truncs;
+/* Truncations through this mount, counted per bucket of inodes: an
+ * O_DIRECT handle that has seen fewer in its inode's asks meta for the
+ * length before it reads (the kernel clamps buffered reads to the length
+ * the setattr reply gave it, but not O_DIRECT ones). */
+#define TRUNC_BUCKETS 256
+static _Atomic uint64_t truncs[TRUNC_BUCKETS];
 
 static struct craq_client *pick_cc(void);
 static struct mcli *pick_mc(void);
@@ -357,7 +359,7 @@ static void f_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		rc = call(&op);
 	if (!rc && (set & NS_SET_SIZE)) {
 		fwb_truncated(ino, op.q.size);
-		atomic_fetch_add(&truncs, 1);
+		atomic_fetch_add(&truncs[ino % TRUNC_BUCKETS], 1);
 	}
 	if (set & NS_SET_SIZE)
 		fra_wrote();
@@ -505,7 +507,7 @@ static void open_reply(fuse_req_t req, struct fuse_file_info *fi,
 	h->ino = a->ino;
 	h->a = *a;
 	h->size = a->size;
-	h->truncs = atomic_load(&truncs);
+	h->truncs = atomic_load(&truncs[a->ino % TRUNC_BUCKETS]);
 	h->session = session;
 	h->sync = opts.direct_io || (fi->flags & O_DIRECT);
 	if (writes(fi->flags)) {
@@ -705,7 +707,7 @@ static void f_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fh *h = (struct fh *)(uintptr_t)fi->fh;
 	struct fdata_io io = { .ino = ino, .layout = h->a.layout };
 	uint64_t ep = fra_epoch(); /* before the drain (fuse/fra.h) */
-	uint64_t tr = atomic_load(&truncs);
+	uint64_t tr = atomic_load(&truncs[ino % TRUNC_BUCKETS]);
 	int rc;
 
 	io.size = atomic_load(&h->size);
@@ -715,10 +717,10 @@ static void f_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	/* direct_io: the length now; otherwise when the read goes past the
-	 * length known (the file grew or was truncated since), or this mount
-	 * truncated a file since it was learnt */
+	 * length known (the file grew or was truncated since), or O_DIRECT
+	 * when this mount truncated the file since it was learnt */
 	if (opts.direct_io || (uint64_t)off + size > fwb_size(ino, io.size) ||
-	    tr != atomic_load(&h->truncs)) {
+	    (h->sync && tr != atomic_load(&h->truncs))) {
 		struct mcli_op op;
 
 		op_init(&op, req, MOP_GETATTR);
