@@ -122,9 +122,11 @@ char *xasprintf(const char *fmt, ...) FFFS_PRINTF(1, 2);
 #include <pthread.h>
 
 /* pthread_create() with every signal blocked in the new thread, so that
- * signals meant for the process (SIGTERM) never land on a helper. 0 or a
- * negative errno. */
-int fffs_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+ * signals meant for the process (SIGTERM) never land on a helper; the
+ * thread is named `name` (at most 15 characters: top -H, perf, gdb). 0 or
+ * a negative errno. */
+int fffs_thread_start(pthread_t *t, const char *name, void *(*fn)(void *),
+		      void *arg);
 
 /* ---- clocks ----------------------------------------------------------- */
 

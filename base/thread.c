@@ -4,7 +4,8 @@
 
 #include "fffs.h"
 
-int fffs_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+int fffs_thread_start(pthread_t *t, const char *name, void *(*fn)(void *),
+		      void *arg)
 {
 	sigset_t all, old;
 	int rc;
@@ -16,5 +17,7 @@ int fffs_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = -pthread_create(t, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!rc)
+		pthread_setname_np(*t, name); /* at most 15 characters */
 	return rc;
 }

@@ -254,9 +254,10 @@ int metastore_open(const char *dir, const struct metastore_info *info,
 	pthread_mutex_init(&ms->lock, NULL);
 	pthread_cond_init(&ms->cond, NULL);
 	pthread_cond_init(&ms->synced_cond, NULL);
-	rc = fffs_thread_start(&ms->thread, ms_committer, ms);
+	rc = fffs_thread_start(&ms->thread, "fffs-metastore", ms_committer, ms);
 	if (!rc) {
-		rc = fffs_thread_start(&ms->syncer, ms_syncer, ms);
+		rc = fffs_thread_start(&ms->syncer, "fffs-msync", ms_syncer,
+				       ms);
 		if (rc)
 			ms_stop_committer(ms);
 	}
@@ -621,7 +622,6 @@ static void *ms_syncer(void *arg)
 	struct metastore_op *ops;
 	struct ms_batch *b;
 
-	pthread_setname_np(pthread_self(), "fffs-msync");
 	while ((ops = ms_take(ms))) {
 		b = xmalloc(sizeof(*b));
 		b->ops = ops;
@@ -718,7 +718,6 @@ static void *ms_committer(void *arg)
 	struct ms_batch *run, *b, *next;
 	int rc;
 
-	pthread_setname_np(pthread_self(), "fffs-metastore");
 	while ((run = ms_take_synced(ms))) {
 		ms_hold(ms);
 		rc = run->rc ? run->rc : ms_apply(ms, run);

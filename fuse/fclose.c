@@ -109,7 +109,7 @@ void fclose_start(struct mcli *(*pick)(void))
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&q.cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if (fffs_thread_start(&q.thread, closer, NULL)) {
+	if (fffs_thread_start(&q.thread, "fffs-closer", closer, NULL)) {
 		log_warn("cannot start the closer thread: write sessions "
 			 "close one by one");
 		return;

@@ -670,7 +670,7 @@ int db_journal_start(struct meta_db *db, bool recover, char *err, size_t errlen)
 		rc = snapshot_take(db, err, errlen);
 	if (rc)
 		return rc;
-	rc = pthread_create(&db->snapper, NULL, snapper_main, db);
+	rc = -fffs_thread_start(&db->snapper, "fffs-msnap", snapper_main, db);
 	if (rc) {
 		snprintf(err, errlen,
 			 "namespace db '%s': cannot start its snapshot thread: "
@@ -731,7 +731,7 @@ int meta_db_async(struct meta_db *db,
 	if (!db->jr)
 		return 0;
 	db->written = db->synced = db->reported = atomic_load(&db->seq);
-	rc = pthread_create(&db->syncer, NULL, syncer_main, db);
+	rc = -fffs_thread_start(&db->syncer, "fffs-jsync", syncer_main, db);
 	if (rc) {
 		log_error("namespace db '%s': cannot start its journal syncer: "
 			  "%s",

@@ -628,7 +628,7 @@ static void *exec_main(void *arg)
 
 int msrv_exec_start(struct msrv *s)
 {
-	int rc = fffs_thread_start(&s->exec, exec_main, s);
+	int rc = fffs_thread_start(&s->exec, "fffs-mexec", exec_main, s);
 
 	if (!rc)
 		s->exec_started = true;

@@ -945,7 +945,7 @@ int mgmtd_open(const struct mgmtd_params *p, char *err, size_t errlen)
 	pthread_mutex_init(&M.mu, NULL);
 	pthread_cond_init(&M.cv, NULL);
 	M.done_msg.cb = persist_done;
-	rc = fffs_thread_start(&M.thread, persister, NULL);
+	rc = fffs_thread_start(&M.thread, "fffs-persist", persister, NULL);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the persister: %s",
 			 fffs_strerror(rc));

@@ -576,10 +576,15 @@ int loop_start(int n, loop_hook_cb init, void *arg)
 	if (rc)
 		goto out_free;
 	for (; started < n; started++) {
+		char name[24];
+
 		rc = -pthread_create(&cores[started].thread, NULL, core_thread,
 				     &cores[started]);
 		if (rc)
 			FFFS_ASSERT(!"cannot create loop thread");
+		snprintf(name, sizeof(name), "fffs-core%d", started);
+		name[15] = '\0'; /* the kernel's limit */
+		pthread_setname_np(cores[started].thread, name);
 	}
 	pthread_barrier_wait(&start_barrier);
 	for (int i = 0; i < n; i++)

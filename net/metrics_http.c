@@ -125,7 +125,7 @@ int metrics_http_start(const char *uri, char *err, size_t errlen)
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	http_lfd = fd;
-	rc = fffs_thread_start(&t, http_main, NULL);
+	rc = fffs_thread_start(&t, "fffs-metrics", http_main, NULL);
 	if (rc) {
 		snprintf(err, errlen, "--metrics: cannot start a thread: %s",
 			 fffs_strerror(rc));

@@ -265,7 +265,7 @@ static void fio_start(struct core *c, struct bench_drv *d,
 	j->done.cb = fio_job_done;
 	core_hold(c); /* a stop waits for fio (the stop hook ends it) */
 	d->job = j;
-	rc = fffs_thread_start(&j->thread, fio_thread, j);
+	rc = fffs_thread_start(&j->thread, "fffs-fio", fio_thread, j);
 	if (!rc)
 		return;
 	fprintf(stderr, "fffs bench: cannot start a thread for fio: %s\n",

@@ -287,7 +287,7 @@ int cmd_mount(const struct cli_cmd *cmd, int argc, char **argv)
 		loop_main();
 		goto out;
 	}
-	if (fffs_thread_start(&ft, fuse_thread, NULL)) {
+	if (fffs_thread_start(&ft, "fffs-fuse", fuse_thread, NULL)) {
 		fprintf(stderr, "fffs mount: cannot start the FUSE thread\n");
 		fuse_session_unmount(se);
 		fuse_session_destroy(se);
